@@ -1,0 +1,299 @@
+package message
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/ident"
+	"github.com/sansip/sansip/internal/abnf"
+	"github.com/sansip/sansip/parser"
+	"github.com/sansip/sansip/uri"
+)
+
+// ErrNoGenerator reports a builder that needed a fresh identifier but was
+// given no ident.Generator.
+var ErrNoGenerator = errors.New("no identifier generator")
+
+// RequestOptions are the parts of a new request (RFC 3261 §8.1.1). Zero
+// fields take the defaults their documentation gives.
+type RequestOptions struct {
+	// From is the request's originator. Its URI is required; a tag is added
+	// from Gen when it has none.
+	From header.From
+	// To is the logical recipient; by default the Request-URI, no tag.
+	To header.To
+	// CallID defaults to Gen.CallID().
+	CallID string
+	// CSeq defaults to 1.
+	CSeq uint32
+	// MaxForwards defaults to 70. To send another value, 0 included, set
+	// it after building with message.Set(m, header.MaxForwards(n)).
+	MaxForwards int
+	// Via is the top Via: its transport (default "UDP") and sent-by are
+	// required; a branch is added from Gen when it has none.
+	Via header.Via
+	// Contact is required for requests that can create a dialog (INVITE,
+	// SUBSCRIBE, REFER, RFC 3261 §8.1.1.8).
+	Contact *header.Contact
+	// Routes is a pre-existing route set, in order.
+	Routes []header.Route
+	// Supported, Require and Allow become their header fields.
+	Supported, Require, Allow []string
+	// ContentType and Body are the body and its type.
+	ContentType string
+	Body        []byte
+	// Gen makes the branch, tag and Call-ID.
+	Gen ident.Generator
+}
+
+// NewRequest builds a request with every header field RFC 3261 §8.1.1
+// makes mandatory: To, From (with a tag), CSeq, Call-ID, Max-Forwards, Via
+// (with a branch), Contact where a dialog may result, and Content-Length.
+// Every part is checked, so that no field can break the grammar.
+func NewRequest(method string, ruri uri.URI, o RequestOptions) (*Message, error) {
+	if !abnf.IsToken(method) {
+		return nil, fmt.Errorf("%w: method %q", ErrInvalid, method)
+	}
+	if err := ruri.Validate(); err != nil || ruri.Headers != "" {
+		return nil, fmt.Errorf("%w: Request-URI %q", ErrInvalid, ruri.String())
+	}
+	if o.From.URI.Scheme == uri.Absolute && o.From.URI.Opaque == "" {
+		return nil, fmt.Errorf("%w: From has no URI", ErrInvalid)
+	}
+	if o.Via.Host == "" {
+		return nil, fmt.Errorf("%w: Via has no sent-by", ErrInvalid)
+	}
+	needGen := o.From.Tag() == "" || o.CallID == "" || o.Via.Branch() == ""
+	if needGen && o.Gen == nil {
+		return nil, ErrNoGenerator
+	}
+	switch method {
+	case "INVITE", "SUBSCRIBE", "REFER":
+		if o.Contact == nil {
+			return nil, fmt.Errorf("%w: %s needs a Contact", ErrInvalid, method)
+		}
+	}
+	if o.From.Tag() == "" {
+		o.From.Params = o.From.Params.With("tag", o.Gen.Tag())
+	}
+	if o.To.URI.Scheme == uri.Absolute && o.To.URI.Opaque == "" {
+		o.To.URI = ruri
+	}
+	if o.CallID == "" {
+		o.CallID = o.Gen.CallID()
+	}
+	if o.CSeq == 0 {
+		o.CSeq = 1
+	}
+	if o.MaxForwards <= 0 || o.MaxForwards > 255 {
+		o.MaxForwards = 70
+	}
+	if o.Via.Transport == "" {
+		o.Via.Transport = "UDP"
+	}
+	if o.Via.Branch() == "" {
+		o.Via.Params = o.Via.Params.With("branch", o.Gen.Branch())
+	}
+
+	b := make([]byte, 0, 512+len(o.Body))
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = ruri.AppendTo(b)
+	b = append(b, " SIP/2.0\r\n"...)
+	var err error
+	add := func(name, text string, e error) {
+		if err != nil {
+			return
+		}
+		if e != nil {
+			err = e
+			return
+		}
+		b = append(b, name...)
+		b = append(b, ": "...)
+		b = append(b, text...)
+		b = append(b, '\r', '\n')
+	}
+	add(field(o.Via))
+	add(field(header.MaxForwards(o.MaxForwards)))
+	for _, r := range o.Routes {
+		add(field(r))
+	}
+	add(field(o.To))
+	add(field(o.From))
+	add(field(header.CallID(o.CallID)))
+	add(field(header.CSeq{Seq: o.CSeq, Method: method}))
+	if o.Contact != nil {
+		add(field(*o.Contact))
+	}
+	for _, l := range []struct {
+		name string
+		vals []string
+	}{{"Supported", o.Supported}, {"Require", o.Require}, {"Allow", o.Allow}} {
+		if len(l.vals) > 0 {
+			add(tokenList(l.name, l.vals))
+		}
+	}
+	if len(o.Body) > 0 || o.ContentType != "" {
+		if e := header.ValidateValue(header.IDContentType, "Content-Type", o.ContentType); e != nil || o.ContentType == "" {
+			add("", "", fmt.Errorf("%w: Content-Type %q", ErrInvalid, o.ContentType))
+		}
+		add("Content-Type", o.ContentType, nil)
+	}
+	add("Content-Length", strconv.Itoa(len(o.Body)), nil)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, '\r', '\n')
+	b = append(b, o.Body...)
+	m, err := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxBodySize: len(o.Body) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return m, nil
+}
+
+// field renders a typed value as a header field's name and text.
+func field[T any, P header.Value[T]](v T) (string, string, error) {
+	text, err := render[T, P](v)
+	return P(&v).HeaderName(), text, err
+}
+
+func tokenList(name string, vals []string) (string, string, error) {
+	s := ""
+	for i, v := range vals {
+		if !abnf.IsToken(v) {
+			return "", "", fmt.Errorf("%w: %s value %q", ErrInvalid, name, v)
+		}
+		if i > 0 {
+			s += ", "
+		}
+		s += v
+	}
+	return name, s, nil
+}
+
+// ResponseOptions tune NewResponse.
+type ResponseOptions struct {
+	// ToTag is the tag to add to To when the request has none. All
+	// responses of one transaction must use the same tag (RFC 3261
+	// §8.2.6.2). When empty, Gen.Tag() is used; a 100 gets no tag.
+	ToTag string
+	// Gen makes the To tag when ToTag is empty.
+	Gen ident.Generator
+	// Delay is how long the request waited before this 100 (Trying) was
+	// made; it is added to the copied Timestamp (RFC 3261 §8.2.6.1).
+	Delay time.Duration
+}
+
+// NewResponse builds a response to req (RFC 3261 §8.2.6): the status line
+// with code and reason (the standard phrase when ""), the Via values, From,
+// Call-ID and CSeq copied from the request as received, To copied with a
+// tag added when it has none (not for 100), and for a 100 the request's
+// Timestamp.
+func NewResponse(req *Message, code int, reason string, o ResponseOptions) (*Message, error) {
+	if req == nil || !req.x.Request {
+		return nil, ErrWrongKind
+	}
+	if code < 100 || code > 699 {
+		return nil, fmt.Errorf("%w: status code %d", ErrInvalid, code)
+	}
+	if reason == "" {
+		reason = ReasonPhrase(code)
+	}
+	if err := header.CheckText("Reason-Phrase", reason); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	tag := ""
+	if code > 100 && req.To().Tag() == "" {
+		tag = o.ToTag
+		if tag == "" {
+			if o.Gen == nil {
+				return nil, ErrNoGenerator
+			}
+			tag = o.Gen.Tag()
+		}
+		if !abnf.IsToken(tag) {
+			return nil, fmt.Errorf("%w: tag %q", ErrInvalid, tag)
+		}
+	}
+	b, seen := req.appendResponse(nil, code, reason, tag, o.Delay)
+	if seen != 31 {
+		return nil, fmt.Errorf("%w: the request lacks Via, From, To, Call-ID or CSeq", ErrNoHeader)
+	}
+	m, err := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
+	if m == nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return m, err
+}
+
+// appendResponse writes a response to m with the fields RFC 3261 §8.2.6.2
+// copies. It reports which of Via, From, Call-ID, CSeq and To it found, as
+// bits 1, 2, 4, 8 and 16.
+func (m *Message) appendResponse(b []byte, code int, reason, tag string, delay time.Duration) ([]byte, uint8) {
+	b = append(b, "SIP/2.0 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, reason...)
+	b = append(b, '\r', '\n')
+	var seen uint8
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		switch f.ID {
+		case header.IDVia:
+			seen |= 1
+			b = append(b, f.Line...)
+		case header.IDFrom:
+			seen |= 2
+			b = append(b, f.Line...)
+		case header.IDCallID:
+			seen |= 4
+			b = append(b, f.Line...)
+		case header.IDCSeq:
+			seen |= 8
+			b = append(b, f.Line...)
+		case header.IDTo:
+			seen |= 16
+			if tag == "" {
+				b = append(b, f.Line...)
+				continue
+			}
+			b = append(b, f.Line[:len(f.Name())]...)
+			b = append(b, ": "...)
+			b = append(b, f.RawValue()...)
+			b = append(b, ";tag="...)
+			b = append(b, tag...)
+			b = append(b, '\r', '\n')
+		case header.IDTimestamp:
+			if code != 100 {
+				continue
+			}
+			if delay <= 0 {
+				b = append(b, f.Line...)
+				continue
+			}
+			b = append(b, "Timestamp: "...)
+			b = append(b, timestampValue(f.Value())...)
+			b = append(b, ' ')
+			b = strconv.AppendFloat(b, delay.Seconds(), 'f', 3, 64)
+			b = append(b, '\r', '\n')
+		}
+	}
+	b = append(b, "Content-Length: 0\r\n\r\n"...)
+	return b, seen
+}
+
+// timestampValue returns the time part of a Timestamp value, dropping any
+// delay already there.
+func timestampValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] == ' ' || v[i] == '\t' {
+			return v[:i]
+		}
+	}
+	return v
+}

@@ -1,0 +1,399 @@
+package message
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/internal/abnf"
+	"github.com/sansip/sansip/parser"
+	"github.com/sansip/sansip/uri"
+)
+
+// Errors from editing, matchable with errors.Is.
+var (
+	// ErrInvalid reports a name or value that the grammar does not allow,
+	// or that would break the message (a CR, LF or NUL in it).
+	ErrInvalid = errors.New("invalid header field")
+	// ErrNoHeader reports an edit that needs a header field the message
+	// lacks.
+	ErrNoHeader = errors.New("no such header field")
+	// ErrTooManyHops reports a Max-Forwards of 0 that cannot be decremented
+	// (the request must be answered 483, RFC 3261 §16.3 step 3).
+	ErrTooManyHops = errors.New("Max-Forwards exhausted")
+	// ErrWrongKind reports an edit for a request made on a response, or the
+	// other way round.
+	ErrWrongKind = errors.New("wrong kind of message")
+)
+
+// matches reports whether f is a field of the header with id and name.
+func matches(f *parser.Field, id header.ID, name string) bool {
+	if id != header.Unknown {
+		return f.ID == id
+	}
+	return f.ID == header.Unknown && abnf.EqualFold(f.Name(), name)
+}
+
+// Headers yields each header field's name, as written, and value, with
+// line folds replaced by single spaces, in order.
+func (m *Message) Headers() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i := range m.x.Fields {
+			f := &m.x.Fields[i]
+			if !yield(f.Name(), f.Value()) {
+				return
+			}
+		}
+	}
+}
+
+// NumHeaders returns the number of header field lines.
+func (m *Message) NumHeaders() int { return len(m.x.Fields) }
+
+// Get returns the value of the first header field named name (long or
+// compact form, any case), and whether there is one. For a list-valued
+// header the value is the whole line; Values splits it.
+func (m *Message) Get(name string) (string, bool) {
+	id := header.Lookup(name)
+	for i := range m.x.Fields {
+		if f := &m.x.Fields[i]; matches(f, id, name) {
+			return f.Value(), true
+		}
+	}
+	return "", false
+}
+
+// Has reports whether the message has a header field named name.
+func (m *Message) Has(name string) bool {
+	_, ok := m.Get(name)
+	return ok
+}
+
+// Values returns every value of the header named name. For a list-valued
+// header (RFC 3261 §7.3.1), values in one line and values on several lines
+// are the same: each element is one value.
+func (m *Message) Values(name string) []string {
+	id := header.Lookup(name)
+	var out []string
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		if !matches(f, id, name) {
+			continue
+		}
+		if !id.IsList() {
+			out = append(out, f.Value())
+			continue
+		}
+		for e := range header.Elements(f.Value()) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkField validates a header field name and value for insertion.
+func checkField(name, value string) (header.ID, error) {
+	if !header.ValidName(name) {
+		return 0, fmt.Errorf("%w: name %q", ErrInvalid, name)
+	}
+	id := header.Lookup(name)
+	if err := header.ValidateValue(id, name, value); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if id == header.IDContentLength {
+		return 0, fmt.Errorf("%w: Content-Length follows the body; use SetBody", ErrInvalid)
+	}
+	return id, nil
+}
+
+// fieldName returns the name to write for a new field: the canonical name
+// of a known header, or name as given.
+func fieldName(id header.ID, name string) string {
+	if id != header.Unknown {
+		return id.Name()
+	}
+	return name
+}
+
+// Add appends a header field after the last field of the same name, or at
+// the end. The value is checked against the header's grammar.
+func (m *Message) Add(name, value string) error {
+	id, err := checkField(name, value)
+	if err != nil {
+		return err
+	}
+	at := len(m.x.Fields)
+	for i := len(m.x.Fields) - 1; i >= 0; i-- {
+		if matches(&m.x.Fields[i], id, name) {
+			at = i + 1
+			break
+		}
+	}
+	m.insertField(at, parser.NewField(fieldName(id, name), value))
+	m.touched(id, name)
+	return nil
+}
+
+// Prepend inserts a header field before the first field of the same name,
+// or at the top of the header fields.
+func (m *Message) Prepend(name, value string) error {
+	id, err := checkField(name, value)
+	if err != nil {
+		return err
+	}
+	m.insertField(m.firstIndex(id, name, 0), parser.NewField(fieldName(id, name), value))
+	m.touched(id, name)
+	return nil
+}
+
+// firstIndex returns the index of the first field of the header, or def.
+func (m *Message) firstIndex(id header.ID, name string, def int) int {
+	for i := range m.x.Fields {
+		if matches(&m.x.Fields[i], id, name) {
+			return i
+		}
+	}
+	return def
+}
+
+// Set replaces every header field named name with one field holding value,
+// where the first of them was, or at the end.
+func (m *Message) Set(name, value string) error {
+	id, err := checkField(name, value)
+	if err != nil {
+		return err
+	}
+	m.setField(id, name, value)
+	return nil
+}
+
+func (m *Message) setField(id header.ID, name, value string) {
+	at := m.firstIndex(id, name, len(m.x.Fields))
+	m.deleteFields(id, name)
+	if at > len(m.x.Fields) {
+		at = len(m.x.Fields)
+	}
+	m.insertField(at, parser.NewField(fieldName(id, name), value))
+	m.touched(id, name)
+}
+
+// Del removes every header field named name and returns how many there
+// were. Content-Length cannot be removed this way; SetBody keeps it.
+func (m *Message) Del(name string) int {
+	id := header.Lookup(name)
+	if id == header.IDContentLength {
+		return 0
+	}
+	n := m.deleteFields(id, name)
+	if n > 0 {
+		m.touched(id, name)
+	}
+	return n
+}
+
+func (m *Message) deleteFields(id header.ID, name string) int {
+	k := 0
+	for i := range m.x.Fields {
+		if !matches(&m.x.Fields[i], id, name) {
+			m.x.Fields[k] = m.x.Fields[i]
+			k++
+		}
+	}
+	n := len(m.x.Fields) - k
+	clear(m.x.Fields[k:])
+	m.x.Fields = m.x.Fields[:k]
+	return n
+}
+
+func (m *Message) insertField(at int, f parser.Field) {
+	m.x.Fields = append(m.x.Fields, parser.Field{})
+	copy(m.x.Fields[at+1:], m.x.Fields[at:])
+	m.x.Fields[at] = f
+}
+
+func (m *Message) removeField(at int) {
+	copy(m.x.Fields[at:], m.x.Fields[at+1:])
+	m.x.Fields[len(m.x.Fields)-1] = parser.Field{}
+	m.x.Fields = m.x.Fields[:len(m.x.Fields)-1]
+}
+
+// touched drops the cached typed values of a header after an edit.
+func (m *Message) touched(id header.ID, name string) {
+	switch id {
+	case header.IDVia:
+		m.have &^= haveVia
+	case header.IDFrom:
+		m.have &^= haveFrom
+	case header.IDTo:
+		m.have &^= haveTo
+	case header.IDCallID:
+		m.have &^= haveCallID
+	case header.IDCSeq:
+		m.have &^= haveCSeq
+	case header.IDMaxForwards:
+		m.have &^= haveMaxFwd | noMaxFwd
+	}
+	if m.cache != nil {
+		delete(m.cache, cacheKey(id, name))
+	}
+}
+
+func cacheKey(id header.ID, name string) string {
+	if id != header.Unknown {
+		return id.Name()
+	}
+	return abnf.Lower(name)
+}
+
+// SetRequestURI replaces the Request-URI of a request.
+func (m *Message) SetRequestURI(u uri.URI) error {
+	if !m.x.Request {
+		return ErrWrongKind
+	}
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("%w: Request-URI: %w", ErrInvalid, err)
+	}
+	if u.Headers != "" {
+		return fmt.Errorf("%w: Request-URI with headers", ErrInvalid)
+	}
+	m.ruri = u
+	m.x.RequestURI = u.String()
+	m.startDirty = true
+	return nil
+}
+
+// SetStatus sets a response's status code and reason phrase ("" for the
+// standard phrase).
+func (m *Message) SetStatus(code int, reason string) error {
+	if m.x.Request {
+		return ErrWrongKind
+	}
+	if code < 100 || code > 699 {
+		return fmt.Errorf("%w: status code %d", ErrInvalid, code)
+	}
+	if reason == "" {
+		reason = ReasonPhrase(code)
+	}
+	if err := header.CheckText("Reason-Phrase", reason); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	m.x.StatusCode, m.x.Reason = code, reason
+	m.startDirty = true
+	return nil
+}
+
+// SetBody replaces the body, and sets Content-Type (removed when
+// contentType is "") and Content-Length to match.
+func (m *Message) SetBody(contentType string, body []byte) error {
+	if contentType != "" {
+		if _, err := checkField("Content-Type", contentType); err != nil {
+			return err
+		}
+		m.setField(header.IDContentType, "Content-Type", contentType)
+	} else {
+		m.Del("Content-Type")
+	}
+	m.x.Body = string(body)
+	m.setContentLength(len(body))
+	return nil
+}
+
+// setContentLength writes Content-Length, replacing the field in place.
+func (m *Message) setContentLength(n int) {
+	m.x.ContentLength = n
+	m.setField(header.IDContentLength, "Content-Length", strconv.Itoa(n))
+}
+
+// PrependVia inserts v as the new top Via value (RFC 3261 §16.6 step 8).
+func (m *Message) PrependVia(v header.Via) error {
+	text, err := render(v)
+	if err != nil {
+		return err
+	}
+	m.insertField(m.firstIndex(header.IDVia, "", 0), parser.NewField("Via", text))
+	m.topVia, _ = header.ParseValue[header.Via](text)
+	m.have |= haveVia
+	if m.cache != nil {
+		delete(m.cache, "Via")
+	}
+	return nil
+}
+
+// RemoveTopVia removes the first Via value (RFC 3261 §16.7 step 3) and
+// returns it. Other values in the same line stay, as written.
+func (m *Message) RemoveTopVia() (header.Via, error) {
+	top, err := m.removeFirstElement(header.IDVia)
+	if err != nil {
+		return header.Via{}, err
+	}
+	return header.ParseValue[header.Via](top)
+}
+
+// removeFirstElement removes the first value of a list-valued header,
+// keeping the rest of its line as written.
+func (m *Message) removeFirstElement(id header.ID) (string, error) {
+	i := m.firstIndex(id, "", -1)
+	if i < 0 {
+		return "", fmt.Errorf("%w: %s", ErrNoHeader, id.Name())
+	}
+	f := &m.x.Fields[i]
+	first, rest, comma, _ := header.CutList(f.RawValue())
+	if comma && rest != "" {
+		m.x.Fields[i] = parser.NewField(f.Name(), rest)
+	} else {
+		m.removeField(i)
+	}
+	m.touched(id, "")
+	return first, nil
+}
+
+// DecrementMaxForwards lowers Max-Forwards by one, or adds Max-Forwards: 70
+// to a request without one (RFC 3261 §16.6 step 3). It returns the new
+// value, or ErrTooManyHops when the value is already 0.
+func (m *Message) DecrementMaxForwards() (int, error) {
+	n, ok := m.MaxForwards()
+	switch {
+	case !ok:
+		n = 70
+	case n == 0:
+		return 0, ErrTooManyHops
+	default:
+		n--
+	}
+	m.setField(header.IDMaxForwards, "Max-Forwards", strconv.Itoa(n))
+	m.maxFwd = header.MaxForwards(n)
+	m.have = m.have&^noMaxFwd | haveMaxFwd
+	return n, nil
+}
+
+// PrependRecordRoute inserts rr before any existing Record-Route values
+// (RFC 3261 §16.6 step 4).
+func (m *Message) PrependRecordRoute(rr header.RecordRoute) error {
+	return Prepend(m, rr)
+}
+
+// PrependRoute inserts r as the first Route value.
+func (m *Message) PrependRoute(r header.Route) error {
+	return Prepend(m, r)
+}
+
+// RemoveTopRoute removes the first Route value (RFC 3261 §16.4) and returns
+// it.
+func (m *Message) RemoveTopRoute() (header.Route, error) {
+	top, err := m.removeFirstElement(header.IDRoute)
+	if err != nil {
+		return header.Route{}, err
+	}
+	return header.ParseValue[header.Route](top)
+}
+
+// Clone returns a deep copy of m that can be edited independently.
+func (m *Message) Clone() *Message {
+	c := new(Message)
+	*c = *m
+	c.x.Fields = append(c.inline[:0:inlineFields], m.x.Fields...)
+	c.cache = nil
+	return c
+}

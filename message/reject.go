@@ -1,0 +1,112 @@
+package message
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/ident"
+	"github.com/sansip/sansip/parser"
+)
+
+// ErrorResponse builds the response a server sends, statelessly, to a
+// request that failed to parse with err: 505 for an unsupported version,
+// 513 for a message over a size limit, 501 for an unknown method whose CSeq
+// disagrees with it (RFC 4475 mismatch02), 400 otherwise, with a reason
+// phrase that names what was wrong.
+//
+// It returns ok=false when the message must be dropped instead: it is a
+// response (RFC 4475 bigcode, scalarlg), an ACK, a keep-alive, or a request
+// whose top Via sent-by, From, To, Call-ID or CSeq cannot be used to address
+// an answer. gen makes the To tag.
+func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message, ok bool) {
+	if req == nil || err == nil || !req.x.Request || req.x.Method == "ACK" || errors.Is(err, parser.ErrKeepAlive) {
+		return nil, false
+	}
+	// The response goes to the top Via's sent-by: its sent-protocol and
+	// host must parse, even if its parameters do not (RFC 4475 badinv01).
+	vi := req.firstIndex(header.IDVia, "", -1)
+	if vi < 0 {
+		return nil, false
+	}
+	top, _, _, _ := header.CutList(req.x.Fields[vi].RawValue())
+	if !usableVia(top) {
+		return nil, false
+	}
+	// The CSeq must name a method: the client matches the response by its
+	// branch and CSeq method (RFC 3261 §17.1.3). An out-of-range number is
+	// echoed as it came (RFC 4475 scalar02). A missing From, To or Call-ID
+	// does not stop the answer (RFC 4475 insuf: "ideally respond 400").
+	ci := req.firstIndex(header.IDCSeq, "", -1)
+	if ci < 0 {
+		return nil, false
+	}
+	method, okm := cseqMethod(req.x.Fields[ci].RawValue())
+	if !okm || method == "ACK" {
+		return nil, false
+	}
+	code, reason := parser.StatusFor(err), parser.ReasonFor(err)
+	if errors.Is(err, parser.ErrMethodMismatch) && !StandardMethod(req.x.Method) {
+		code, reason = 501, "Not Implemented"
+	}
+	// Add a To tag only where To is well-formed and has none; a broken To
+	// is echoed as it came.
+	tag := ""
+	ti := req.firstIndex(header.IDTo, "", -1)
+	if ti >= 0 {
+		if to, terr := header.ParseValue[header.To](req.x.Fields[ti].RawValue()); terr == nil && to.Tag() == "" && gen != nil {
+			tag = gen.Tag()
+		}
+	}
+	b, _ := req.appendResponse(nil, code, reason, tag, 0)
+	m, _ := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
+	if m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// cseqMethod returns the method of a CSeq value whose number may be out of
+// range.
+func cseqMethod(v string) (string, bool) {
+	c, err := header.ParseValue[header.CSeq](v)
+	if err == nil {
+		return c.Method, true
+	}
+	if !errors.Is(err, header.ErrRange) {
+		return "", false
+	}
+	f := strings.Fields(v)
+	if len(f) != 2 {
+		return "", false
+	}
+	return f[1], true
+}
+
+// usableVia reports whether a Via value's sent-protocol and sent-by parse,
+// ignoring its parameters.
+func usableVia(v string) bool {
+	if _, err := header.ParseValue[header.Via](v); err == nil {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] == ';' {
+			_, err := header.ParseValue[header.Via](v[:i])
+			return err == nil
+		}
+	}
+	return false
+}
+
+// StandardMethod reports whether method is one of the methods RFC 3261 and
+// its extensions define: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS,
+// PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE.
+func StandardMethod(method string) bool {
+	switch method {
+	case "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK", "SUBSCRIBE",
+		"NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE":
+		return true
+	}
+	return false
+}
+

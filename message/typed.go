@@ -1,0 +1,205 @@
+package message
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/parser"
+)
+
+// All returns every value of the header whose typed value is T, in order:
+// the elements of a list-valued header across all its lines. Values are
+// parsed on first use and cached until the header is edited; the returned
+// slice is shared with the cache and must not be modified.
+//
+//	contacts, err := message.All[header.Contact](m)
+func All[T any, P header.Value[T]](m *Message) ([]T, error) {
+	var zero T
+	name := P(&zero).HeaderName()
+	id := header.Lookup(name)
+	key := cacheKey(id, name)
+	if v, ok := m.cache[key]; ok {
+		if vals, ok := v.([]T); ok {
+			return vals, nil
+		}
+	}
+	var vals []T
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		if !matches(f, id, name) {
+			continue
+		}
+		if !id.IsList() {
+			var v T
+			if err := P(&v).Parse(f.RawValue()); err != nil {
+				return nil, m.fieldError(i, parser.ErrHeaderValue, err)
+			}
+			vals = append(vals, v)
+			continue
+		}
+		for e, ok := range header.Elements(f.RawValue()) {
+			if !ok || e == "" {
+				return nil, m.fieldError(i, parser.ErrHeaderValue, header.ErrSyntax)
+			}
+			var v T
+			if err := P(&v).Parse(e); err != nil {
+				return nil, m.fieldError(i, parser.ErrHeaderValue, err)
+			}
+			vals = append(vals, v)
+		}
+	}
+	vals = slices.Clip(vals)
+	if m.cache == nil {
+		m.cache = make(map[string]any, 4)
+	}
+	m.cache[key] = vals
+	return vals, nil
+}
+
+// First returns the first value of the header whose typed value is T, and
+// whether the message has one.
+//
+//	exp, ok, err := message.First[header.Expires](m)
+func First[T any, P header.Value[T]](m *Message) (T, bool, error) {
+	vals, err := All[T, P](m)
+	if err != nil || len(vals) == 0 {
+		var zero T
+		return zero, false, err
+	}
+	return vals[0], true, nil
+}
+
+// render returns the text of one typed value after checking that it is
+// well-formed: it must parse back to a value that renders the same text, so
+// that no field of it can break the grammar or inject a line.
+func render[T any, P header.Value[T]](v T) (string, error) {
+	var buf [128]byte
+	text := string(P(&v).AppendTo(buf[:0]))
+	name := P(&v).HeaderName()
+	if err := header.CheckText(name, text); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	var back T
+	if err := P(&back).Parse(text); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if again := string(P(&back).AppendTo(buf[:0])); again != text {
+		return "", fmt.Errorf("%w: %s value %q does not survive a round trip", ErrInvalid, name, text)
+	}
+	return text, nil
+}
+
+// onePerLine reports the list-valued headers that are written one value per
+// line by convention (addresses, which are long); other lists are joined
+// with commas on one line.
+func onePerLine(id header.ID) bool {
+	switch id {
+	case header.IDVia, header.IDContact, header.IDRoute, header.IDRecordRoute, header.IDPath,
+		header.IDServiceRoute, header.IDPAssertedIdentity, header.IDPPreferredIdentity:
+		return true
+	}
+	return false
+}
+
+// lines renders values into the field values to write.
+func lines[T any, P header.Value[T]](id header.ID, values []T) ([]string, error) {
+	texts := make([]string, 0, len(values))
+	for _, v := range values {
+		t, err := render[T, P](v)
+		if err != nil {
+			return nil, err
+		}
+		texts = append(texts, t)
+	}
+	if !id.IsList() && len(texts) > 1 {
+		return nil, fmt.Errorf("%w: %s takes one value", ErrInvalid, id.Name())
+	}
+	if id.IsList() && !onePerLine(id) && len(texts) > 1 {
+		joined := texts[0]
+		for _, t := range texts[1:] {
+			joined += ", " + t
+		}
+		return []string{joined}, nil
+	}
+	return texts, nil
+}
+
+// Set replaces every value of the header whose typed value is T with
+// values, where its first field was (or at the end). With no values it
+// removes the header.
+//
+//	err := message.Set(m, header.Expires(3600))
+func Set[T any, P header.Value[T]](m *Message, values ...T) error {
+	var zero T
+	name := P(&zero).HeaderName()
+	id := header.Lookup(name)
+	if id == header.IDContentLength {
+		return fmt.Errorf("%w: Content-Length follows the body; use SetBody", ErrInvalid)
+	}
+	texts, err := lines[T, P](id, values)
+	if err != nil {
+		return err
+	}
+	at := m.firstIndex(id, name, len(m.x.Fields))
+	m.deleteFields(id, name)
+	if at > len(m.x.Fields) {
+		at = len(m.x.Fields)
+	}
+	for i, t := range texts {
+		m.insertField(at+i, parser.NewField(fieldName(id, name), t))
+	}
+	m.touched(id, name)
+	return nil
+}
+
+// Add appends values to the header whose typed value is T, after its last
+// field (or at the end).
+func Add[T any, P header.Value[T]](m *Message, values ...T) error {
+	var zero T
+	name := P(&zero).HeaderName()
+	id := header.Lookup(name)
+	if id == header.IDContentLength {
+		return fmt.Errorf("%w: Content-Length follows the body; use SetBody", ErrInvalid)
+	}
+	if !id.IsList() && (len(values) > 1 || m.firstIndex(id, name, -1) >= 0) {
+		return fmt.Errorf("%w: %s takes one value", ErrInvalid, name)
+	}
+	texts, err := lines[T, P](id, values)
+	if err != nil {
+		return err
+	}
+	at := len(m.x.Fields)
+	for i := len(m.x.Fields) - 1; i >= 0; i-- {
+		if matches(&m.x.Fields[i], id, name) {
+			at = i + 1
+			break
+		}
+	}
+	for i, t := range texts {
+		m.insertField(at+i, parser.NewField(fieldName(id, name), t))
+	}
+	m.touched(id, name)
+	return nil
+}
+
+// Prepend inserts values before the first value of the header whose typed
+// value is T (or at the top of the header fields).
+func Prepend[T any, P header.Value[T]](m *Message, values ...T) error {
+	var zero T
+	name := P(&zero).HeaderName()
+	id := header.Lookup(name)
+	if !id.IsList() {
+		return fmt.Errorf("%w: %s takes one value", ErrInvalid, name)
+	}
+	texts, err := lines[T, P](id, values)
+	if err != nil {
+		return err
+	}
+	at := m.firstIndex(id, name, 0)
+	for i, t := range texts {
+		m.insertField(at+i, parser.NewField(fieldName(id, name), t))
+	}
+	m.touched(id, name)
+	return nil
+}
