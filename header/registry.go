@@ -1,13 +1,15 @@
 package header
 
 // parsers maps each known header to a function that parses one of its
-// values, for validating text that an application puts into a message.
-var parsers [numIDs]func(string) error
+// values, for validating text that an application puts into a message and
+// for tools that show typed values (ParseAny).
+var parsers [numIDs]func(string) (any, error)
 
 func register[T any, P Value[T]](id ID) {
-	parsers[id] = func(s string) error {
+	parsers[id] = func(s string) (any, error) {
 		var v T
-		return P(&v).Parse(s)
+		err := P(&v).Parse(s)
+		return v, err
 	}
 }
 
@@ -70,22 +72,41 @@ func ValidateValue(id ID, name, v string) error {
 	if id >= numIDs || parsers[id] == nil {
 		return nil
 	}
+	_, err := ParseAny(id, name, v)
+	return err
+}
+
+// ParseAny parses the text of a whole header field value for the header id
+// into its typed values: one for a single-valued header, one per element for
+// a list. It returns nil values and no error for a header without a typed
+// parser. Tools that display messages use it; programs use message.All.
+func ParseAny(id ID, name, v string) ([]any, error) {
+	if id >= numIDs || parsers[id] == nil {
+		return nil, nil
+	}
 	parse := parsers[id]
 	if !id.IsList() {
-		return parse(v)
+		x, err := parse(v)
+		if err != nil {
+			return nil, err
+		}
+		return []any{x}, nil
 	}
+	var out []any
 	for e, ok := range Elements(v) {
 		if !ok {
-			return errAt(name, 0, ErrSyntax)
+			return nil, errAt(name, 0, ErrSyntax)
 		}
 		if e == "" {
-			return errAt(name, 0, ErrEmpty)
+			return nil, errAt(name, 0, ErrEmpty)
 		}
-		if err := parse(e); err != nil {
-			return err
+		x, err := parse(e)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, x)
 	}
-	return nil
+	return out, nil
 }
 
 // Parses reports whether sansip has a typed parser for the header id.
