@@ -40,7 +40,9 @@ func (c Contact) AppendTo(b []byte) []byte {
 }
 
 // NameAddr returns the address part of the value.
-func (c Contact) NameAddr() NameAddr { return NameAddr{Display: c.Display, URI: c.URI, Params: c.Params} }
+func (c Contact) NameAddr() NameAddr {
+	return NameAddr{Display: c.Display, URI: c.URI, Params: c.Params}
+}
 
 // Expires returns the expires parameter and whether it is present and a
 // valid delta-seconds below 2**32 (RFC 4475 scalar02: an overlarge value is

@@ -18,6 +18,8 @@ package header
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sansip/sansip/uri"
 )
 
 // Value is the constraint that a pointer to every typed header value
@@ -50,6 +52,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	var ue *uri.Error
+	if errors.As(e.Err, &ue) {
+		return fmt.Sprintf("%s: %v at offset %d", e.Header, ue.Err, e.Offset+ue.Offset)
+	}
 	return fmt.Sprintf("%s: %v at offset %d", e.Header, e.Err, e.Offset)
 }
 

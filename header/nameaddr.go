@@ -74,8 +74,16 @@ func parseNameAddr(h, s string) (NameAddr, error) {
 		// A display name of tokens, or an addr-spec. Tokens and LWS up to a
 		// '<' make a display name (RFC 4475 lwsdisp: no LWS before '<').
 		j := i
-		for j < len(s) && (abnf.Is(s[j], abnf.Token) || s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n') {
-			j++
+		for j < len(s) {
+			if abnf.Is(s[j], abnf.Token) {
+				j++
+				continue
+			}
+			k := abnf.SkipLWS(s, j) // white space and line folds only
+			if k == j {
+				break
+			}
+			j = k
 		}
 		if j < len(s) && s[j] == '<' {
 			d := abnf.TrimLWS(s[i:j])

@@ -59,12 +59,13 @@ func (CallID) HeaderName() string { return "Call-ID" }
 
 // Parse parses a Call-ID.
 func (c *CallID) Parse(s string) error {
+	off := abnf.SkipLWS(s, 0)
 	s = abnf.TrimLWS(s)
 	if s == "" {
-		return errAt("Call-ID", 0, ErrEmpty)
+		return errAt("Call-ID", off, ErrEmpty)
 	}
 	if !ValidCallID(s) {
-		return errAt("Call-ID", 0, ErrSyntax)
+		return errAt("Call-ID", off, ErrSyntax)
 	}
 	*c = CallID(s)
 	return nil
@@ -95,18 +96,19 @@ func ValidCallID(s string) bool {
 func (c CallID) AppendTo(b []byte) []byte { return append(b, c...) }
 
 func parseUint(h, s string, max uint64) (uint64, error) {
+	off := abnf.SkipLWS(s, 0)
 	t := abnf.TrimLWS(s)
 	if t == "" {
-		return 0, errAt(h, 0, ErrEmpty)
+		return 0, errAt(h, off, ErrEmpty)
 	}
 	for i := 0; i < len(t); i++ {
 		if t[i] < '0' || t[i] > '9' {
-			return 0, errAt(h, i, ErrSyntax)
+			return 0, errAt(h, off+i, ErrSyntax)
 		}
 	}
 	n, ok := abnf.ParseUint(t, max)
 	if !ok {
-		return 0, errAt(h, 0, ErrRange)
+		return 0, errAt(h, off, ErrRange)
 	}
 	return n, nil
 }
@@ -224,12 +226,13 @@ func (f *FlowTimer) Parse(s string) error {
 func (f FlowTimer) AppendTo(b []byte) []byte { return strconv.AppendUint(b, uint64(f), 10) }
 
 func parseToken(h, s string) (string, error) {
+	off := abnf.SkipLWS(s, 0)
 	t := abnf.TrimLWS(s)
 	if t == "" {
-		return "", errAt(h, 0, ErrEmpty)
+		return "", errAt(h, off, ErrEmpty)
 	}
-	if !abnf.IsToken(t) {
-		return "", errAt(h, 0, ErrSyntax)
+	if n := abnf.Span(t, 0, abnf.Token); n != len(t) {
+		return "", errAt(h, off+n, ErrSyntax)
 	}
 	return t, nil
 }
@@ -346,6 +349,7 @@ func (c ContentEncoding) AppendTo(b []byte) []byte { return append(b, c...) }
 // parseText checks TEXT-UTF8 content with LWS: no CR or LF outside line
 // folds and no other control characters but HTAB.
 func parseText(h, s string) (string, error) {
+	off := abnf.SkipLWS(s, 0)
 	t := abnf.TrimLWS(s)
 	for i := 0; i < len(t); i++ {
 		c := t[i]
@@ -354,10 +358,10 @@ func parseText(h, s string) (string, error) {
 				i += 2
 				continue
 			}
-			return "", errAt(h, i, ErrSyntax)
+			return "", errAt(h, off+i, ErrSyntax)
 		}
 		if (c < 0x20 && c != '\t') || c == 0x7f {
-			return "", errAt(h, i, ErrSyntax)
+			return "", errAt(h, off+i, ErrSyntax)
 		}
 	}
 	if hasFold(t) {

@@ -27,10 +27,10 @@ func BenchmarkParseInvite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sinkStr = m.TopVia().Branch()
+		sinkStr = m.Branch()
 		sinkInt = m.CSeq().Seq
 		sinkStr = m.CallID()
-		sinkStr = m.From().Tag()
+		sinkStr = m.FromTag()
 	}
 }
 
@@ -46,5 +46,23 @@ func BenchmarkParseRenderInvite(b *testing.B) {
 			b.Fatal(err)
 		}
 		buf = m.AppendTo(buf[:0])
+	}
+}
+
+// BenchmarkParseIntoInvite is BenchmarkParseInvite with one Message reused
+// for every parse, as a stateless driver would.
+func BenchmarkParseIntoInvite(b *testing.B) {
+	data := loadInvite(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var m Message
+	for b.Loop() {
+		if err := ParseInto(&m, data, nil); err != nil {
+			b.Fatal(err)
+		}
+		sinkStr = m.Branch()
+		sinkInt = m.CSeq().Seq
+		sinkStr = m.CallID()
+		sinkStr = m.FromTag()
 	}
 }

@@ -222,18 +222,8 @@ func (m *Message) removeField(at int) {
 // touched drops the cached typed values of a header after an edit.
 func (m *Message) touched(id header.ID, name string) {
 	switch id {
-	case header.IDVia:
-		m.have &^= haveVia
-	case header.IDFrom:
-		m.have &^= haveFrom
-	case header.IDTo:
-		m.have &^= haveTo
-	case header.IDCallID:
-		m.have &^= haveCallID
-	case header.IDCSeq:
-		m.have &^= haveCSeq
-	case header.IDMaxForwards:
-		m.have &^= haveMaxFwd | noMaxFwd
+	case header.IDVia, header.IDFrom, header.IDTo, header.IDCallID, header.IDCSeq, header.IDMaxForwards:
+		m.loaded = false
 	}
 	if m.cache != nil {
 		delete(m.cache, cacheKey(id, name))
@@ -313,11 +303,7 @@ func (m *Message) PrependVia(v header.Via) error {
 		return err
 	}
 	m.insertField(m.firstIndex(header.IDVia, "", 0), parser.NewField("Via", text))
-	m.topVia, _ = header.ParseValue[header.Via](text)
-	m.have |= haveVia
-	if m.cache != nil {
-		delete(m.cache, "Via")
-	}
+	m.touched(header.IDVia, "")
 	return nil
 }
 
@@ -363,8 +349,6 @@ func (m *Message) DecrementMaxForwards() (int, error) {
 		n--
 	}
 	m.setField(header.IDMaxForwards, "Max-Forwards", strconv.Itoa(n))
-	m.maxFwd = header.MaxForwards(n)
-	m.have = m.have&^noMaxFwd | haveMaxFwd
 	return n, nil
 }
 
@@ -389,11 +373,20 @@ func (m *Message) RemoveTopRoute() (header.Route, error) {
 	return header.ParseValue[header.Route](top)
 }
 
-// Clone returns a deep copy of m that can be edited independently.
+// Clone returns a copy of m that can be edited independently and that
+// owns its bytes (it survives a later ParseInto into m).
 func (m *Message) Clone() *Message {
 	c := new(Message)
 	*c = *m
-	c.x.Fields = append(c.inline[:0:inlineFields], m.x.Fields...)
+	c.buf = nil
 	c.cache = nil
+	if m.buf != nil {
+		// m's strings refer to a buffer that will be reused: re-parse a
+		// copy of the rendered message, which then owns its bytes.
+		_ = c.parseFrom(m.String(), parser.Datagram, &parser.Limits{MaxMessageSize: m.Size() + 1, MaxBodySize: len(m.x.Body) + 1, MaxHeaders: 1 << 16, MaxHeaderLine: 65000, MaxVias: 1 << 16})
+		c.ruri, c.startDirty = m.ruri, false
+		return c
+	}
+	c.x.Fields = append(c.inline[:0:inlineFields], m.x.Fields...)
 	return c
 }

@@ -20,6 +20,9 @@
 package message
 
 import (
+	"errors"
+	"unsafe"
+
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/parser"
 	"github.com/sansip/sansip/uri"
@@ -29,32 +32,27 @@ import (
 // allocation; typical calls have 10 to 20.
 const inlineFields = 20
 
-// Cached typed values of the core header fields.
-const (
-	haveVia uint8 = 1 << iota
-	haveFrom
-	haveTo
-	haveCallID
-	haveCSeq
-	haveMaxFwd
-	noMaxFwd // Max-Forwards is known to be absent
-)
-
 // Message is a SIP request or response.
 type Message struct {
 	x      parser.Index
 	inline [inlineFields]parser.Field
+	buf    []byte // the bytes parsed by ParseInto, reused by the next one
+
+	trailing int // octets of the datagram after the message, ignored
 
 	ruri       uri.URI // the parsed Request-URI, for requests
 	startDirty bool    // the start line must be rendered from its parts
 
-	have   uint8
-	topVia header.Via
-	from   header.From
-	to     header.To
-	callID header.CallID
-	cseq   header.CSeq
-	maxFwd header.MaxForwards
+	// What the layers above read on every message, kept current: loaded is
+	// false after an edit to one of these header fields until the next read.
+	loaded  bool
+	viaOK   bool
+	topVia  header.Via
+	fromTag string
+	toTag   string
+	callID  string
+	cseq    header.CSeq
+	maxFwd  int16 // -1 when absent
 
 	cache map[string]any // typed values of other headers, by canonical name
 }
@@ -86,25 +84,52 @@ func ParseString(s string, lim *parser.Limits) (*Message, error) {
 
 func parse(src string, mode parser.Mode, lim *parser.Limits) (*Message, error) {
 	m := new(Message)
+	if err := m.parseFrom(src, mode, lim); err != nil {
+		if m.x.StartLine == "" {
+			return nil, err
+		}
+		return m, err
+	}
+	return m, nil
+}
+
+// ParseInto parses the datagram b into m, reusing the memory m holds from
+// an earlier parse: once m has grown to the size of the messages it sees,
+// parsing allocates nothing. It suits a driver that handles a message and
+// lets go of it before reading the next, such as a stateless proxy.
+//
+// Every string read from m refers to m's buffer, and the next ParseInto
+// overwrites it: copy what must outlive it, or keep m.Clone() instead. On
+// error, m holds what could be read, as with Parse.
+func ParseInto(m *Message, b []byte, lim *parser.Limits) error {
+	buf := append(m.buf[:0], b...)
+	*m = Message{buf: buf}
+	return m.parseFrom(unsafe.String(unsafe.SliceData(buf), len(buf)), parser.Datagram, lim)
+}
+
+func (m *Message) parseFrom(src string, mode parser.Mode, lim *parser.Limits) error {
 	x, err := parser.Scan(src, mode, lim, m.inline[:0])
 	m.x = x
 	if x.StartLine == "" {
-		return nil, err
+		return err
+	}
+	if err == nil {
+		m.trailing = len(src) - x.End
 	}
 	if verr := m.check(); err == nil {
 		err = verr
 	}
-	return m, err
+	return err
 }
 
 // check parses and validates the start line's Request-URI and the core
 // header fields, filling the typed caches. It returns the first problem, but
 // goes on so that as much as possible is cached for an error response.
 func (m *Message) check() error {
-	var first error
+	var firstErr error
 	note := func(e error) {
-		if first == nil {
-			first = e
+		if firstErr == nil {
+			firstErr = e
 		}
 	}
 	if m.x.Request {
@@ -150,50 +175,81 @@ func (m *Message) check() error {
 		}
 		*p = i
 	}
+	m.maxFwd = -1
 	if idxVia < 0 {
 		note(&parser.Error{Err: parser.ErrMissingHeader, Header: "Via", Offset: m.x.Start})
+	} else if _, err := m.topVia.ParseFirst(m.x.Fields[idxVia].RawValue()); err != nil {
+		note(m.fieldError(idxVia, parser.ErrHeaderValue, err))
 	} else {
-		if _, err := m.topVia.ParseFirst(m.x.Fields[idxVia].RawValue()); err != nil {
-			note(m.fieldError(idxVia, parser.ErrHeaderValue, err))
+		m.viaOK = true
+	}
+	if v, ok := m.coreValue(idxFrom, "From", note); ok {
+		var from header.From
+		if err := from.Parse(v); err != nil {
+			note(m.fieldError(idxFrom, parser.ErrHeaderValue, err))
 		} else {
-			m.have |= haveVia
+			m.fromTag = from.Tag()
 		}
 	}
-	parseCore(m, idxFrom, "From", &m.from, haveFrom, note)
-	parseCore(m, idxTo, "To", &m.to, haveTo, note)
-	parseCore(m, idxCallID, "Call-ID", &m.callID, haveCallID, note)
-	parseCore(m, idxCSeq, "CSeq", &m.cseq, haveCSeq, note)
+	if v, ok := m.coreValue(idxTo, "To", note); ok {
+		var to header.To
+		if err := to.Parse(v); err != nil {
+			note(m.fieldError(idxTo, parser.ErrHeaderValue, err))
+		} else {
+			m.toTag = to.Tag()
+		}
+	}
+	if v, ok := m.coreValue(idxCallID, "Call-ID", note); ok {
+		var callID header.CallID
+		if err := callID.Parse(v); err != nil {
+			note(m.fieldError(idxCallID, parser.ErrHeaderValue, err))
+		} else {
+			m.callID = string(callID)
+		}
+	}
+	cseqOK := false
+	if v, ok := m.coreValue(idxCSeq, "CSeq", note); ok {
+		if err := m.cseq.Parse(v); err != nil {
+			note(m.fieldError(idxCSeq, parser.ErrHeaderValue, err))
+		} else {
+			cseqOK = true
+		}
+	}
 	if idxMaxFwd >= 0 {
-		if err := m.maxFwd.Parse(m.x.Fields[idxMaxFwd].RawValue()); err != nil {
+		var mf header.MaxForwards
+		if err := mf.Parse(m.x.Fields[idxMaxFwd].RawValue()); err != nil {
 			note(m.fieldError(idxMaxFwd, parser.ErrHeaderValue, err))
 		} else {
-			m.have |= haveMaxFwd
+			m.maxFwd = int16(mf)
 		}
-	} else {
-		m.have |= noMaxFwd
 	}
-	if m.x.Request && m.have&haveCSeq != 0 && m.cseq.Method != m.x.Method {
+	m.loaded = true
+	if m.x.Request && cseqOK && m.cseq.Method != m.x.Method {
 		note(m.fieldError(idxCSeq, parser.ErrMethodMismatch, nil))
 	}
-	return first
+	return firstErr
 }
 
-func parseCore[T any, P header.Value[T]](m *Message, idx int, name string, dst *T, bit uint8, note func(error)) {
+// coreValue returns the value of a mandatory header field, noting its
+// absence.
+func (m *Message) coreValue(idx int, name string, note func(error)) (string, bool) {
 	if idx < 0 {
 		note(&parser.Error{Err: parser.ErrMissingHeader, Header: name, Offset: m.x.Start})
-		return
+		return "", false
 	}
-	if err := P(dst).Parse(m.x.Fields[idx].RawValue()); err != nil {
-		note(m.fieldError(idx, parser.ErrHeaderValue, err))
-		return
-	}
-	m.have |= bit
+	return m.x.Fields[idx].RawValue(), true
 }
 
-// fieldError builds an error about field i.
+// fieldError builds an error about field i. A cause that knows where in
+// the value it went wrong moves the offset there.
 func (m *Message) fieldError(i int, what, cause error) error {
 	f := &m.x.Fields[i]
-	return &parser.Error{Err: what, Header: header.CanonicalName(f.Name()), Offset: m.fieldOffset(i), Cause: cause}
+	off := m.fieldOffset(i)
+	var he *header.Error
+	if errors.As(cause, &he) {
+		off += f.ValueOffset() + he.Offset
+	}
+	return &parser.Error{Err: what, Header: header.CanonicalName(f.Name()), Offset: off, Cause: cause}
 }
 
 // fieldOffset returns the byte offset of field i in the rendered message,
@@ -218,7 +274,7 @@ func (m *Message) Method() string {
 	if m.x.Request {
 		return m.x.Method
 	}
-	return m.cseq.Method
+	return m.CSeq().Method
 }
 
 // RequestURI returns the request's Request-URI (the zero URI for a
@@ -242,104 +298,148 @@ func (m *Message) StartLine() string {
 	return string(m.appendStartLine(nil))
 }
 
+// Trailing returns how many octets followed the message in its datagram
+// and were ignored (RFC 3261 §18.3, RFC 4475 dblreq).
+func (m *Message) Trailing() int { return m.trailing }
+
 // Body returns the body.
 func (m *Message) Body() string { return m.x.Body }
 
 // TopVia returns the first Via value (the zero Via if there is none).
 func (m *Message) TopVia() header.Via {
-	if m.have&haveVia == 0 {
-		m.loadCore()
-	}
+	m.load()
 	return m.topVia
 }
 
-// From returns the From header field.
-func (m *Message) From() header.From {
-	if m.have&haveFrom == 0 {
-		m.loadCore()
-	}
-	return m.from
+// Branch returns the top Via's branch parameter, which identifies the
+// transaction (RFC 3261 §17.2.3).
+func (m *Message) Branch() string {
+	m.load()
+	return m.topVia.Branch()
 }
 
-// To returns the To header field.
+// From returns the From header field (the zero value if it is missing or
+// malformed).
+func (m *Message) From() header.From {
+	v, _, _ := first[header.From](m, header.IDFrom)
+	return v
+}
+
+// To returns the To header field (the zero value if it is missing or
+// malformed).
 func (m *Message) To() header.To {
-	if m.have&haveTo == 0 {
-		m.loadCore()
-	}
-	return m.to
+	v, _, _ := first[header.To](m, header.IDTo)
+	return v
+}
+
+// FromTag returns the From tag.
+func (m *Message) FromTag() string {
+	m.load()
+	return m.fromTag
+}
+
+// ToTag returns the To tag ("" outside a dialog).
+func (m *Message) ToTag() string {
+	m.load()
+	return m.toTag
 }
 
 // CallID returns the Call-ID.
 func (m *Message) CallID() string {
-	if m.have&haveCallID == 0 {
-		m.loadCore()
-	}
-	return string(m.callID)
+	m.load()
+	return m.callID
 }
 
 // CSeq returns the CSeq header field.
 func (m *Message) CSeq() header.CSeq {
-	if m.have&haveCSeq == 0 {
-		m.loadCore()
-	}
+	m.load()
 	return m.cseq
 }
 
 // MaxForwards returns the Max-Forwards value and whether the message has
 // one (an RFC 2543 request may not).
 func (m *Message) MaxForwards() (int, bool) {
-	if m.have&(haveMaxFwd|noMaxFwd) == 0 {
-		m.loadCore()
+	m.load()
+	return int(m.maxFwd), m.maxFwd >= 0
+}
+
+// first parses the first field of a single-valued core header, without
+// caching it.
+func first[T any, P header.Value[T]](m *Message, id header.ID) (T, bool, error) {
+	var v T
+	for i := range m.x.Fields {
+		if f := &m.x.Fields[i]; f.ID == id {
+			err := P(&v).Parse(f.RawValue())
+			return v, err == nil, err
+		}
 	}
-	return int(m.maxFwd), m.have&haveMaxFwd != 0
+	return v, false, nil
 }
 
 // ContentLength returns the Content-Length value, or -1 if the message has
 // none.
 func (m *Message) ContentLength() int { return m.x.ContentLength }
 
-// loadCore re-reads the core header fields after an edit.
-func (m *Message) loadCore() {
-	var x header.Via
-	m.topVia, m.from, m.to, m.callID, m.cseq, m.maxFwd = x, header.From{}, header.To{}, "", header.CSeq{}, 0
-	m.have = 0
+// load re-reads the core header fields after an edit.
+func (m *Message) load() {
+	if m.loaded {
+		return
+	}
+	m.loaded = true
+	m.viaOK, m.topVia, m.fromTag, m.toTag, m.callID, m.cseq, m.maxFwd = false, header.Via{}, "", "", "", header.CSeq{}, -1
+	var seen uint8
 	for i := range m.x.Fields {
 		f := &m.x.Fields[i]
+		var bit uint8
 		switch f.ID {
 		case header.IDVia:
-			if m.have&haveVia == 0 {
-				if _, err := m.topVia.ParseFirst(f.RawValue()); err == nil {
-					m.have |= haveVia
-				}
-			}
+			bit = 1
 		case header.IDFrom:
-			if m.have&haveFrom == 0 && m.from.Parse(f.RawValue()) == nil {
-				m.have |= haveFrom
+			bit = 2
+		case header.IDTo:
+			bit = 4
+		case header.IDCallID:
+			bit = 8
+		case header.IDCSeq:
+			bit = 16
+		case header.IDMaxForwards:
+			bit = 32
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			continue
+		}
+		seen |= bit
+		v := f.RawValue()
+		switch f.ID {
+		case header.IDVia:
+			_, err := m.topVia.ParseFirst(v)
+			m.viaOK = err == nil
+		case header.IDFrom:
+			var from header.From
+			if from.Parse(v) == nil {
+				m.fromTag = from.Tag()
 			}
 		case header.IDTo:
-			if m.have&haveTo == 0 && m.to.Parse(f.RawValue()) == nil {
-				m.have |= haveTo
+			var to header.To
+			if to.Parse(v) == nil {
+				m.toTag = to.Tag()
 			}
 		case header.IDCallID:
-			if m.have&haveCallID == 0 && m.callID.Parse(f.RawValue()) == nil {
-				m.have |= haveCallID
+			var c header.CallID
+			if c.Parse(v) == nil {
+				m.callID = string(c)
 			}
 		case header.IDCSeq:
-			if m.have&haveCSeq == 0 && m.cseq.Parse(f.RawValue()) == nil {
-				m.have |= haveCSeq
-			}
+			m.cseq.Parse(v)
 		case header.IDMaxForwards:
-			if m.have&haveMaxFwd == 0 && m.maxFwd.Parse(f.RawValue()) == nil {
-				m.have |= haveMaxFwd
+			var mf header.MaxForwards
+			if mf.Parse(v) == nil {
+				m.maxFwd = int16(mf)
 			}
 		}
 	}
-	if m.have&haveMaxFwd == 0 {
-		m.have |= noMaxFwd
-	}
-	// Anything not found stays zero; mark it loaded so that we do not scan
-	// again until the next edit.
-	m.have |= haveVia | haveFrom | haveTo | haveCallID | haveCSeq
 }
 
 // Validate checks every header field that sansip has a typed parser for
@@ -353,7 +453,10 @@ func (m *Message) Validate() error {
 		if f.ID == header.Unknown || !header.Parses(f.ID) {
 			continue
 		}
-		if err := header.ValidateValue(f.ID, f.Name(), f.RawValue()); err != nil {
+		// A received value was checked for bare CR and LF by the scanner;
+		// here only its grammar is checked (folds and quoted NULs are
+		// grammatical, RFC 4475 wsinv and intmeth).
+		if _, err := header.ParseAny(f.ID, header.CanonicalName(f.Name()), f.RawValue()); err != nil {
 			return m.fieldError(i, parser.ErrHeaderValue, err)
 		}
 	}

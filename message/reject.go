@@ -17,8 +17,10 @@ import (
 //
 // It returns ok=false when the message must be dropped instead: it is a
 // response (RFC 4475 bigcode, scalarlg), an ACK, a keep-alive, or a request
-// whose top Via sent-by, From, To, Call-ID or CSeq cannot be used to address
-// an answer. gen makes the To tag.
+// without a top Via whose sent-by parses or a CSeq that names a method, which
+// the answer needs to reach the client and match its transaction. Missing or
+// malformed From, To and Call-ID fields are echoed as they came, or left
+// out (RFC 4475 insuf: "ideally respond 400"). gen makes the To tag.
 func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message, ok bool) {
 	if req == nil || err == nil || !req.x.Request || req.x.Method == "ACK" || errors.Is(err, parser.ErrKeepAlive) {
 		return nil, false
@@ -109,4 +111,3 @@ func StandardMethod(method string) bool {
 	}
 	return false
 }
-

@@ -44,9 +44,21 @@ func (e *Error) Error() string {
 		s = fmt.Sprintf("sip: %v at offset %d", e.Err, e.Offset)
 	}
 	if e.Cause != nil {
-		s += ": " + e.Cause.Error()
+		s += ": " + innermost(e.Cause).Error()
 	}
 	return s
+}
+
+// innermost follows a chain of wrapped errors to the sentinel at its end,
+// whose text says what was wrong without repeating where.
+func innermost(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok || u.Unwrap() == nil {
+			return err
+		}
+		err = u.Unwrap()
+	}
 }
 
 // Unwrap returns the sentinel and the cause.

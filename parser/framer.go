@@ -56,8 +56,9 @@ type Frame struct {
 // Pong, the server's answer to our ping.
 //
 // A framing error (an invalid, negative, missing or repeated Content-Length,
-// a header section or message over the limits, bytes that cannot start a
-// message) is returned by Next and sticks: the connection cannot be
+// an oversize message, bytes that cannot start a message; its Offset counts
+// from the start of the frame being read)
+// is returned by Next and sticks: the connection cannot be
 // resynchronised and the driver closes it.
 //
 // The zero value is ready to use, with DefaultLimits and inbound keep-alive
@@ -71,6 +72,7 @@ type Framer struct {
 	buf     []byte
 	off     int // start of unconsumed bytes
 	scanned int // bytes of buf[off:] already searched for the end of headers
+	total   int // size of the message at buf[off:] once its headers are read
 	err     error
 }
 
@@ -123,36 +125,38 @@ func (f *Framer) Next() (Frame, error) {
 			}
 			return Frame{Kind: k}, nil
 		}
-		from := f.scanned - 3
-		if from < 0 {
-			from = 0
-		}
-		e := bytes.Index(data[from:], crlfcrlf)
-		if e < 0 {
-			f.scanned = len(data)
-			if len(data) > l.MaxMessageSize {
-				return Frame{}, f.fail(&LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: len(data)})
+		if f.total == 0 {
+			from := f.scanned - 3
+			if from < 0 {
+				from = 0
 			}
+			e := bytes.Index(data[from:], crlfcrlf)
+			if e < 0 {
+				f.scanned = len(data)
+				if len(data) > l.MaxMessageSize {
+					return Frame{}, f.fail(&LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: len(data)})
+				}
+				return Frame{}, nil
+			}
+			hend := from + e + 4
+			cl, err := streamContentLength(data[:hend])
+			if err != nil {
+				return Frame{}, f.fail(err)
+			}
+			if cl > l.MaxBodySize {
+				return Frame{}, f.fail(&LimitError{Limit: "MaxBodySize", Max: l.MaxBodySize, Got: cl})
+			}
+			if hend+cl > l.MaxMessageSize {
+				return Frame{}, f.fail(&LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: hend + cl})
+			}
+			f.total = hend + cl
+		}
+		if len(data) < f.total {
 			return Frame{}, nil
 		}
-		hend := from + e + 4
-		f.scanned = hend
-		cl, err := streamContentLength(data[:hend])
-		if err != nil {
-			return Frame{}, f.fail(err)
-		}
-		if cl > l.MaxBodySize {
-			return Frame{}, f.fail(&LimitError{Limit: "MaxBodySize", Max: l.MaxBodySize, Got: cl})
-		}
-		total := hend + cl
-		if total > l.MaxMessageSize {
-			return Frame{}, f.fail(&LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: total})
-		}
-		if len(data) < total {
-			return Frame{}, nil
-		}
+		total := f.total
 		f.off += total
-		f.scanned = 0
+		f.scanned, f.total = 0, 0
 		return Frame{Kind: Message, Data: data[:total:total]}, nil
 	}
 }
@@ -163,13 +167,13 @@ var crlfcrlf = []byte("\r\n\r\n")
 // bytes they take (0: wait for more) and what they are (None: ignored).
 func (f *Framer) keepAlive(data []byte) (Kind, int, error) {
 	if data[0] != '\r' {
-		return None, 0, &Error{Err: ErrStartLine, Offset: f.off}
+		return None, 0, &Error{Err: ErrStartLine, Offset: 0}
 	}
 	if len(data) < 2 {
 		return None, 0, nil
 	}
 	if data[1] != '\n' {
-		return None, 0, &Error{Err: ErrStartLine, Offset: f.off}
+		return None, 0, &Error{Err: ErrStartLine, Offset: 1}
 	}
 	if f.Outbound {
 		return Pong, 2, nil
@@ -184,7 +188,7 @@ func (f *Framer) keepAlive(data []byte) (Kind, int, error) {
 	case data[3] == '\n':
 		return Ping, 4, nil
 	}
-	return None, 0, &Error{Err: ErrStartLine, Offset: f.off + 2}
+	return None, 0, &Error{Err: ErrStartLine, Offset: 3}
 }
 
 func (f *Framer) fail(err error) error {
@@ -230,7 +234,7 @@ func streamContentLength(hdr []byte) (int, error) {
 		}
 		v, ok := abnf.ParseUint(abnf.TrimLWS(line[colon+1:]), 1<<31-1)
 		if !ok {
-			return 0, &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i - len(line) + colon + 1}
+			return 0, &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i - len(line) + abnf.SkipLWS(line, colon+1)}
 		}
 		if n >= 0 {
 			return 0, &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i - len(line), Cause: ErrMultipleValues}

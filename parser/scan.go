@@ -61,6 +61,9 @@ func (f *Field) Name() string { return f.Line[:f.nameEnd] }
 // space; line folds inside it are kept.
 func (f *Field) RawValue() string { return f.Line[f.valStart:f.valEnd] }
 
+// ValueOffset returns where the value starts in Line.
+func (f *Field) ValueOffset() int { return int(f.valStart) }
+
 // Value returns the field's value with each line fold replaced by a single
 // space. It allocates only for a folded value.
 func (f *Field) Value() string {
@@ -157,12 +160,15 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 	i += nl + 1
 
 	// Header fields.
+	hdrStart := i
+	newlines := 0 // every '\n' seen is preceded by '\r'
 	vias := 0
 	ended := false
 	var clErr error
 	for i < len(src) {
 		if src[i] == '\r' && i+1 < len(src) && src[i+1] == '\n' {
 			i += 2
+			newlines++
 			ended = true
 			break
 		}
@@ -178,6 +184,7 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 			if e == start || src[e-1] != '\r' {
 				return x, &Error{Err: ErrHeaderLine, Offset: e}
 			}
+			newlines++
 			if e+1 < len(src) && (src[e+1] == ' ' || src[e+1] == '\t') {
 				folded = true
 				j = e + 1
@@ -231,6 +238,12 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 	if !ended && mode == Stream {
 		return x, &Error{Err: ErrNoEnd, Offset: i}
 	}
+	// A CR that does not end a line breaks the grammar, and a peer that
+	// took it for a line end would see another header field: every CR of
+	// the header section must be followed by the LF already counted.
+	if strings.Count(src[hdrStart:i], "\r") != newlines {
+		return x, bareCR(src, hdrStart, i)
+	}
 	if clErr != nil {
 		return x, clErr
 	}
@@ -262,6 +275,16 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 	return x, first
 }
 
+// bareCR locates the first CR of src[from:to] that is not followed by LF.
+func bareCR(src string, from, to int) *Error {
+	for k := from; k < to; k++ {
+		if src[k] == '\r' && (k+1 >= to || src[k+1] != '\n') {
+			return &Error{Err: ErrHeaderLine, Offset: k}
+		}
+	}
+	return &Error{Err: ErrHeaderLine, Offset: from}
+}
+
 // scanField splits one header field line (CRLF included) into name and
 // value.
 func scanField(f *Field, line string, folded bool) *Error {
@@ -284,15 +307,6 @@ func scanField(f *Field, line string, folded bool) *Error {
 	ve := end
 	for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
 		ve--
-	}
-	// A bare CR inside the value (not part of a fold) breaks the grammar.
-	if folded || strings.IndexByte(line[vs:ve], '\r') >= 0 {
-		v := line[vs:ve]
-		for k := 0; k < len(v); k++ {
-			if v[k] == '\r' && !(k+2 < len(v) && v[k+1] == '\n' && (v[k+2] == ' ' || v[k+2] == '\t')) {
-				return &Error{Err: ErrHeaderLine, Header: name, Offset: vs + k}
-			}
-		}
 	}
 	f.Line, f.folded = line, folded
 	f.nameEnd, f.valStart, f.valEnd = uint16(ne), uint16(vs), uint16(ve)

@@ -7,20 +7,32 @@ import (
 )
 
 // Params is a list of uri-parameters as written, each introduced by ';':
-// ";transport=tcp;lr". Names compare case-insensitively. Values are kept
-// escaped; Decoded returns a value with its escapes decoded once.
+// ";transport=tcp;lr". Values are kept escaped; Decoded returns a value with
+// its escapes decoded once.
+//
+// Names compare case-insensitively and, as RFC 3261 §19.1.4 says of every
+// component, an escaped character other than a reserved one matches its
+// literal form: Get("name") finds ";n%61me=x" (RFC 4475 esc01).
 type Params string
 
 // Get returns the value of the parameter name as written, and whether the
-// parameter is present. A flag parameter (";lr") has the value "".
+// parameter is present. A flag parameter (";lr") has the value "". name is
+// itself in written form: a name holding characters that a parameter
+// cannot carry literally is looked up as EscapeParam(name).
 func (p Params) Get(name string) (string, bool) {
-	v, _, ok := abnf.FindParam(string(p), name, ';')
-	return v, ok
+	for i := 0; i < len(p); {
+		n, v, _, next := abnf.NextParam(string(p), i, ';')
+		if paramNameEqual(n, name) {
+			return v, true
+		}
+		i = next
+	}
+	return "", false
 }
 
 // Has reports whether the parameter name is present.
 func (p Params) Has(name string) bool {
-	_, _, ok := abnf.FindParam(string(p), name, ';')
+	_, ok := p.Get(name)
 	return ok
 }
 
@@ -49,4 +61,52 @@ func (p Params) All() iter.Seq2[string, string] {
 			i = next
 		}
 	}
+}
+
+// without returns p without the parameters named name.
+func (p Params) without(name string) Params {
+	for i := 0; i < len(p); {
+		n, _, _, next := abnf.NextParam(string(p), i, ';')
+		if paramNameEqual(n, name) {
+			return p[:i] + p[next:].without(name)
+		}
+		i = next
+	}
+	return p
+}
+
+// with returns p with the parameter name set to the item ";name[=value]"
+// (name and value already escaped), replacing the first parameter of that
+// name and removing any others, or appending it.
+func (p Params) with(name, value string, hasValue bool) Params {
+	item := ";" + name
+	if hasValue {
+		item += "=" + value
+	}
+	for i := 0; i < len(p); {
+		n, _, _, next := abnf.NextParam(string(p), i, ';')
+		if paramNameEqual(n, name) {
+			return p[:i] + Params(item) + p[next:].without(name)
+		}
+		i = next
+	}
+	return p + Params(item)
+}
+
+// paramNameEqual compares two parameter names, as written, case-insensitively
+// and with escapes of non-reserved characters equal to their literal form.
+func paramNameEqual(a, b string) bool {
+	if !hasPercent(a) && !hasPercent(b) {
+		return abnf.EqualFold(a, b)
+	}
+	return equalEscaped(a, b, true)
+}
+
+func hasPercent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			return true
+		}
+	}
+	return false
 }

@@ -268,93 +268,98 @@ func validHostname(h string) bool {
 }
 
 func validIPv4(h string) bool {
-	parts := 0
-	for len(h) > 0 {
+	_, ok := parseIPv4(h)
+	return ok
+}
+
+// parseIPv4 parses IPv4address (RFC 3261 §25.1): four dot-separated
+// decimal octets of one to three digits each (leading zeros allowed).
+func parseIPv4(h string) ([4]byte, bool) {
+	var b [4]byte
+	for n := 0; n < 4; n++ {
 		j := 0
 		for j < len(h) && h[j] != '.' {
 			j++
 		}
-		if _, ok := abnf.ParseUint(h[:j], 255); !ok || j > 3 {
-			return false
+		v, ok := abnf.ParseUint(h[:j], 255)
+		if !ok || j > 3 {
+			return b, false
 		}
-		parts++
-		if j == len(h) {
+		b[n] = byte(v)
+		if n < 3 {
+			if j == len(h) {
+				return b, false
+			}
+			h = h[j+1:]
+		} else if j != len(h) {
+			return b, false
+		}
+	}
+	return b, true
+}
+
+// validIPv6 checks the text inside an IPv6 reference (RFC 5118).
+func validIPv6(h string) bool {
+	_, ok := parseIPv6(h)
+	return ok
+}
+
+// parseIPv6 parses the text inside an IPv6 reference. It accepts what
+// RFC 4291 allows, without a zone and never a bare IPv4 address, and, as
+// RFC 5118 §4.10 asks, the three-colon form that RFC 3261's ABNF admits
+// before an IPv4 tail ("2001:db8:::192.0.2.1", the same address as
+// "2001:db8::192.0.2.1"). It does not allocate for valid input.
+func parseIPv6(h string) (netip.Addr, bool) {
+	if len(h) < 2 {
+		return netip.Addr{}, false
+	}
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c == ':' && i+2 < len(h) && h[i+1] == ':' && h[i+2] == ':':
+			return parseIPv6ThreeColons(h[:i], h[i+3:])
+		case c != ':' && c != '.' && !abnf.Is(c, abnf.HexDigit):
+			return netip.Addr{}, false // a zone, or anything else
+		}
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil || !a.Is6() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// parseIPv6ThreeColons parses RFC 3261's hexseq "::" ":" IPv4address (or
+// "::" ":" IPv4address when head is empty): head must be hex groups joined
+// by single colons, and leave room for the "::" to stand for at least one
+// group of zeros.
+func parseIPv6ThreeColons(head, v4 string) (netip.Addr, bool) {
+	tail, ok := parseIPv4(v4)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	var b [16]byte
+	n := 0
+	for len(head) > 0 {
+		j := abnf.Span(head, 0, abnf.HexDigit)
+		if j == 0 || j > 4 || n == 5 {
+			return netip.Addr{}, false
+		}
+		var g uint16
+		for k := 0; k < j; k++ {
+			g = g<<4 | uint16(abnf.Unhex(head[k]))
+		}
+		b[2*n], b[2*n+1] = byte(g>>8), byte(g)
+		n++
+		if j == len(head) {
 			break
 		}
-		h = h[j+1:]
-		if h == "" {
-			return false
+		if head[j] != ':' || j+1 == len(head) {
+			return netip.Addr{}, false
 		}
+		head = head[j+1:]
 	}
-	return parts == 4
-}
-
-// validIPv6 checks the text inside an IPv6 reference. It accepts what
-// RFC 4291 allows and, as RFC 5118 §4.10 asks, the three-colon form that
-// RFC 3261's ABNF admits ("2001:db8:::192.0.2.1").
-func validIPv6(h string) bool {
-	if len(h) < 2 {
-		return false
-	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return !hasZone(h)
-	}
-	// The RFC 3261 ABNF: hexpart [ ":" IPv4address ], with hexpart allowing
-	// "::" followed by ":" before an IPv4 tail. Accept hex groups and one
-	// run of at most three colons, with an optional trailing IPv4.
-	groups, run, maxRun, runs := 0, 0, 0, 0
-	for i := 0; i < len(h); {
-		c := h[i]
-		switch {
-		case c == ':':
-			run++
-			i++
-			continue
-		case abnf.Is(c, abnf.HexDigit):
-			if run > 1 {
-				runs++
-			}
-			if run > maxRun {
-				maxRun = run
-			}
-			run = 0
-			j := abnf.Span(h, i, abnf.HexDigit)
-			if j < len(h) && h[j] == '.' {
-				if !validIPv4(h[i:]) {
-					return false
-				}
-				groups += 2
-				i = len(h)
-				continue
-			}
-			if j-i > 4 {
-				return false
-			}
-			groups++
-			i = j
-		default:
-			return false
-		}
-	}
-	if run > maxRun {
-		maxRun = run
-	}
-	if run > 1 {
-		runs++
-	}
-	if h[0] == ':' && (len(h) < 2 || h[1] != ':') || h[len(h)-1] == ':' && h[len(h)-2] != ':' {
-		return false
-	}
-	return groups > 0 && maxRun <= 3 && runs == 1 && groups < 8
-}
-
-func hasZone(h string) bool {
-	for i := 0; i < len(h); i++ {
-		if h[i] == '%' {
-			return true
-		}
-	}
-	return false
+	copy(b[12:], tail[:])
+	return netip.AddrFrom16(b), true
 }
 
 // checkParams validates ";pname[=pvalue]" items; off is p's offset in the URI.
@@ -433,11 +438,22 @@ func (u *URI) parseTel(s string, i int) error {
 		}
 		u.Params = Params(s[i:])
 	}
-	if num[0] != '+' && !u.Params.Has("phone-context") {
+	if ctx, ok := u.Params.Get("phone-context"); ok && !validPhoneContext(ctx) {
+		return fail(start+len(num), ErrParam)
+	} else if !ok && num[0] != '+' {
 		return fail(start, ErrUser)
 	}
 	u.User = num
 	return nil
+}
+
+// validPhoneContext checks descriptor = domainname / global-number-digits
+// (RFC 3966 §3).
+func validPhoneContext(d string) bool {
+	if d != "" && d[0] == '+' {
+		return validTelNumber(d)
+	}
+	return validHostname(d) && !validIPv4(d)
 }
 
 func validTelNumber(n string) bool {
@@ -545,10 +561,17 @@ func (u URI) Hostname() string {
 	return u.Host
 }
 
-// Addr returns the host as an IP address, if it is one.
+// Addr returns the host as an IP address, if it is an IPv4 address or an
+// IPv6 reference (the RFC 5118 §4.10 three-colon form included).
 func (u URI) Addr() (netip.Addr, bool) {
-	a, err := netip.ParseAddr(u.Hostname())
-	return a, err == nil
+	h := u.Host
+	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+		return parseIPv6(h[1 : len(h)-1])
+	}
+	if b, ok := parseIPv4(h); ok {
+		return netip.AddrFrom4(b), true
+	}
+	return netip.Addr{}, false
 }
 
 // DecodedUser returns the user part with its escapes decoded once.
@@ -563,13 +586,14 @@ func (u URI) Transport() string {
 // WithParam returns a copy of u with the uri-parameter name set to value
 // (escaped here), or to a flag when value is "".
 func (u URI) WithParam(name, value string) URI {
-	u.Params = Params(abnf.SetParam(string(u.Params), EscapeParam(name), EscapeParam(value), value != "", ';'))
+	u.Params = u.Params.with(EscapeParam(name), EscapeParam(value), value != "")
 	return u
 }
 
-// WithoutParam returns a copy of u without the uri-parameter name.
+// WithoutParam returns a copy of u without the uri-parameter name (matched
+// as Params.Get matches it).
 func (u URI) WithoutParam(name string) URI {
-	u.Params = Params(abnf.RemoveParam(string(u.Params), name, ';'))
+	u.Params = u.Params.without(name)
 	return u
 }
 
