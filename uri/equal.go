@@ -70,7 +70,8 @@ func paramsMatch(a, b Params) bool {
 	for i := 0; i < len(a); {
 		n, va, _, next := abnf.NextParam(string(a), i, ';')
 		if !a[:i].Has(n) { // a repeated name counts with its first value
-			if vb, ok := b.Get(n); ok && !equalEscaped(va, vb, true) {
+			if vb, ok := b.Get(n); ok && !equalEscaped(va, vb, true) &&
+				!(paramNameEqual(n, "maddr") && equalHost(va, vb)) {
 				return false
 			}
 		}

@@ -84,6 +84,8 @@ var equalCases = []struct {
 	{"RFC 3261 §19.1.4 method in both", "sip:bob@biloxi.com;method=INVITE", "sip:bob@biloxi.com;method=INVITE", true},
 	{"RFC 3261 §19.1.4 maddr in one", "sip:bob@biloxi.com;maddr=239.255.255.1", "sip:bob@biloxi.com", false},
 	{"RFC 3261 §19.1.4 maddr case", "sip:bob@biloxi.com;maddr=Proxy.Biloxi.com", "sip:bob@biloxi.com;maddr=proxy.biloxi.com", true},
+	{"RFC 3261 §19.1.4 maddr IPv6 spellings", "sip:bob@biloxi.com;maddr=[2001:db8::1]", "sip:bob@biloxi.com;maddr=[2001:DB8:0::1]", true},
+	{"RFC 3261 §19.1.4 maddr different IPv6", "sip:bob@biloxi.com;maddr=[2001:db8::1]", "sip:bob@biloxi.com;maddr=[2001:db8::2]", false},
 	{"RFC 3261 §19.1.4 lr in one is ignored", "sip:proxy.biloxi.com;lr", "sip:proxy.biloxi.com", true},
 	{"RFC 3261 §19.1.4 other param in both must match", "sip:bob@biloxi.com;x=1", "sip:bob@biloxi.com;x=2", false},
 	{"RFC 3261 §19.1.4 flag vs valued param", "sip:bob@biloxi.com;x", "sip:bob@biloxi.com;x=1", false},

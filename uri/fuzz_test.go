@@ -2,6 +2,7 @@ package uri
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -102,6 +103,9 @@ func FuzzParse(f *testing.F) {
 		if v != u {
 			t.Fatalf("Parse(%q) = %#v, but Parse(%q) = %#v", s, u, r, v)
 		}
+		if want := normalized(s, u); r != want {
+			t.Fatalf("Parse(%q) renders as %q, want %q: text was lost or changed", s, r, want)
+		}
 		if r2 := v.String(); r2 != r {
 			t.Fatalf("rendering is not stable: %q then %q", r, r2)
 		}
@@ -189,4 +193,35 @@ func FuzzUnescape(f *testing.F) {
 			t.Fatalf("user of %q decodes to %q", in, d)
 		}
 	})
+}
+
+// normalized returns the text s that parsed into u as String() must render
+// it: components are kept as written, so only the spellings that URI
+// cannot hold change: the scheme's case for sip, sips and tel, the ':' of
+// an empty password, and leading zeros of a port.
+func normalized(s string, u URI) string {
+	if u.Scheme == Absolute {
+		return s
+	}
+	colon := strings.IndexByte(s, ':')
+	rest := s[colon+1:]
+	out := u.Scheme.String() + ":"
+	if u.Scheme == Tel {
+		return out + rest
+	}
+	if at := strings.IndexByte(rest, '@'); at >= 0 {
+		userinfo := rest[:at]
+		if strings.HasSuffix(userinfo, ":") {
+			userinfo = userinfo[:len(userinfo)-1]
+		}
+		out += userinfo + "@"
+		rest = rest[at+1:]
+	}
+	out += u.Host
+	rest = rest[len(u.Host):]
+	if u.Port != 0 {
+		digits := strings.TrimLeft(rest[1:], "0")
+		rest = ":" + digits
+	}
+	return out + rest
 }

@@ -96,17 +96,16 @@ func (p Params) with(name, value string, hasValue bool) Params {
 // paramNameEqual compares two parameter names, as written, case-insensitively
 // and with escapes of non-reserved characters equal to their literal form.
 func paramNameEqual(a, b string) bool {
-	if !hasPercent(a) && !hasPercent(b) {
-		return abnf.EqualFold(a, b)
-	}
-	return equalEscaped(a, b, true)
-}
-
-func hasPercent(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			return true
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		x, y := a[i], b[i]
+		if x == '%' || y == '%' {
+			// The prefix so far was literal and equal.
+			return equalEscaped(a[i:], b[i:], true)
+		}
+		if x != y && lower(x) != lower(y) {
+			return false
 		}
 	}
-	return false
+	return len(a) == len(b)
 }

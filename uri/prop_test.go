@@ -324,9 +324,9 @@ func shuffle(s string, sep byte, seed uint64) string {
 
 func propParameters(t *testing.T) *gopter.TestParameters {
 	p := gopter.DefaultTestParametersWithSeed(20240601) // deterministic: a failure replays
-	p.MinSuccessfulTests = 3000
+	p.MinSuccessfulTests = 1000
 	if testing.Short() {
-		p.MinSuccessfulTests = 300
+		p.MinSuccessfulTests = 200
 	}
 	return p
 }

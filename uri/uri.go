@@ -438,10 +438,15 @@ func (u *URI) parseTel(s string, i int) error {
 		}
 		u.Params = Params(s[i:])
 	}
-	if ctx, ok := u.Params.Get("phone-context"); ok && !validPhoneContext(ctx) {
-		return fail(start+len(num), ErrParam)
-	} else if !ok && num[0] != '+' {
-		return fail(start, ErrUser)
+	if num[0] != '+' {
+		// A local number needs its context (RFC 3966 §5.1.5).
+		ctx, ok := u.Params.Get("phone-context")
+		if !ok {
+			return fail(start, ErrUser)
+		}
+		if !validPhoneContext(ctx) {
+			return fail(start+len(num), ErrParam)
+		}
 	}
 	u.User = num
 	return nil
