@@ -146,7 +146,11 @@ func parseAuthParams(h, s string, i int) (AuthParams, int, error) {
 		b = append(b, ',')
 		b = append(b, s[j:n]...)
 		b = append(b, '=')
-		b = append(b, s[v:e]...)
+		if hasFold(s[v:e]) {
+			b = append(b, unfold(s[v:e])...) // a folded quoted-string
+		} else {
+			b = append(b, s[v:e]...)
+		}
 		end = e
 	}
 	return AuthParams(b), end, nil

@@ -51,6 +51,7 @@ type Error struct {
 	Err    error
 }
 
+// Error returns "Header: what at offset N".
 func (e *Error) Error() string {
 	var ue *uri.Error
 	if errors.As(e.Err, &ue) {

@@ -3,6 +3,7 @@ package header
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -70,6 +71,9 @@ func runCases[T comparable, P Value[T]](t *testing.T, cases []valueCase[T]) {
 func checkRoundTrip[T comparable, P Value[T]](t testing.TB, v T) {
 	t.Helper()
 	text := string(P(&v).AppendTo(nil))
+	if strings.ContainsAny(text, "\r\n") {
+		t.Fatalf("rendering %q holds CR or LF", text)
+	}
 	var w T
 	if err := P(&w).Parse(text); err != nil {
 		t.Fatalf("Parse(render %q): %v", text, err)

@@ -81,7 +81,7 @@ var contentDispositionCases = []valueCase[ContentDisposition]{
 	{rfc: "RFC 3261 §20.11", in: "session", want: ContentDisposition{Type: "session"}},
 	{rfc: "RFC 3261 §20.11 handling", in: "session ;\r\n handling = optional",
 		want: ContentDisposition{Type: "session", Params: ";handling=optional"}, out: "session;handling=optional"},
-	{rfc: "RFC 5621 §9 by-reference", in: "render;handling=required",
+	{rfc: "RFC 3261 §20.11 render", in: "render;handling=required",
 		want: ContentDisposition{Type: "render", Params: ";handling=required"}},
 	{rfc: "RFC 3261 §20.11 junk", in: "session handling", err: ErrSyntax},
 	{rfc: "RFC 3261 §20.11 empty", in: "", err: ErrEmpty},

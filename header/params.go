@@ -98,7 +98,8 @@ func isParamValueChar(c byte) bool {
 }
 
 // parseParams reads *( SEMI generic-param ) from s at i, allowing LWS
-// around ';' and '='. It stops before the first character that cannot
+// around ';' and '=' and line folds inside quoted-strings (which become a
+// single space, so that the list renders on one line). It stops before the first character that cannot
 // continue the list (',' or the end) and returns the normalised list and
 // that offset. h names the header, for errors.
 func parseParams(h, s string, i int) (Params, int, error) {
@@ -138,6 +139,9 @@ func parseParams(h, s string, i int) (Params, int, error) {
 				if !ok {
 					return "", v, errAt(h, v, ErrSyntax)
 				}
+				if hasFold(s[v:e]) {
+					spaced = true // a fold inside the quotes becomes one space
+				}
 				i = e
 			} else {
 				e := v
@@ -161,7 +165,8 @@ func parseParams(h, s string, i int) (Params, int, error) {
 	return normaliseParams(s[start:end]), end, nil
 }
 
-// normaliseParams rewrites a validated parameter list without white space.
+// normaliseParams rewrites a validated parameter list without white space
+// and with each line fold inside a quoted-string replaced by one space.
 func normaliseParams(s string) Params {
 	b := make([]byte, 0, len(s))
 	i := 0
@@ -181,7 +186,11 @@ func normaliseParams(s string) Params {
 			i = abnf.SkipLWS(s, i+1)
 			if s[i] == '"' {
 				e, _, _ := abnf.QuotedEnd(s, i)
-				b = append(b, s[i:e]...)
+				if q := s[i:e]; hasFold(q) {
+					b = append(b, unfold(q)...)
+				} else {
+					b = append(b, q...)
+				}
 				i = e
 			} else {
 				e := i
