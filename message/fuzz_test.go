@@ -32,9 +32,9 @@ func fuzzSeeds(f *testing.F) {
 	}
 }
 
-// view is what every layer reads of a message; two parses of the same
+// fuzzView is what every layer reads of a message; two parses of the same
 // bytes must agree on it.
-type view struct {
+type fuzzView struct {
 	req              bool
 	start            string
 	branch, from, to string
@@ -45,9 +45,9 @@ type view struct {
 	nfields          int
 }
 
-func viewOf(m *Message) view {
+func fuzzViewOf(m *Message) fuzzView {
 	mf, _ := m.MaxForwards()
-	return view{m.IsRequest(), m.StartLine(), m.Branch(), m.FromTag(), m.ToTag(), m.CallID(), m.CSeq(), mf, m.Body(), m.NumHeaders()}
+	return fuzzView{m.IsRequest(), m.StartLine(), m.Branch(), m.FromTag(), m.ToTag(), m.CallID(), m.CSeq(), mf, m.Body(), m.NumHeaders()}
 }
 
 // FuzzParse: the datagram parser never panics; a message it accepts
@@ -74,8 +74,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("render of an accepted message does not parse: %v\n%q", err, out)
 		}
-		if viewOf(m) != viewOf(m2) {
-			t.Fatalf("views differ:\n%+v\n%+v", viewOf(m), viewOf(m2))
+		if fuzzViewOf(m) != fuzzViewOf(m2) {
+			t.Fatalf("views differ:\n%+v\n%+v", fuzzViewOf(m), fuzzViewOf(m2))
 		}
 		if !bytes.Equal(out, m2.Bytes()) {
 			t.Fatalf("render is not a fixpoint")

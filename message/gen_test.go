@@ -3,11 +3,15 @@ package message
 // A gopter generator of valid SIP messages, each with the model of what a
 // correct parser must report for it.
 //
-// The generator draws structured values (GMsg and the types below) with
-// gopter's combinators; render turns one into wire bytes and the model. The
-// renderer is total: every value of these types, whatever gopter shrinks it
-// to, renders to a valid message, so a failing case shrinks to a smaller
-// valid message rather than to garbage.
+// The generator (pgGenMsg) draws structured values (pgMsg and the types
+// below) with gopter's combinators; pgMsg.render turns one into wire bytes
+// and the model (a pgView, the same shape as what prop_test.go extracts from
+// a parsed message). The renderer is total: every value of these types,
+// whatever gopter shrinks it to, renders to a valid message, so a failing
+// case shrinks to a smaller valid message rather than to garbage.
+//
+// Every identifier here and in prop_test.go starts with "pg", so that other
+// test files of the package cannot collide with them.
 //
 // Free choices that are not worth a field of their own (white space at each
 // LWS position, the form and case of each header name, how list values are
@@ -29,100 +33,100 @@ import (
 	"github.com/sansip/sansip/uri"
 )
 
-// GHost is a host: Kind%4 is 0 for a hostname built from Chars, 1 for an
+// pgHost is a host: Kind%4 is 0 for a hostname built from Chars, 1 for an
 // IPv4 address, 2 for an IPv6 reference, 3 for one of a table of tricky
 // hosts.
-type GHost struct {
+type pgHost struct {
 	Kind  int
 	Bits  uint32
 	Chars []int
 }
 
-// GURIParam is a uri-parameter: Name indexes a table, Value is escaped text
+// pgURIParam is a uri-parameter: Name indexes a table, Value is escaped text
 // (empty for a flag where the name allows one).
-type GURIParam struct {
+type pgURIParam struct {
 	Name  int
 	Value []int
 }
 
-// GURIHeader is one hname=hvalue of a URI's headers.
-type GURIHeader struct {
+// pgURIHeader is one hname=hvalue of a URI's headers.
+type pgURIHeader struct {
 	Name  []int
 	Value []int
 }
 
-// GURI is a URI. Scheme%10: 0-5 sip, 6-7 sips, 8 tel, 9 an absolute URI
+// pgURI is a URI. Scheme%10: 0-5 sip, 6-7 sips, 8 tel, 9 an absolute URI
 // where the context allows one (else sip).
-type GURI struct {
+type pgURI struct {
 	Scheme   int
 	Case     uint32
 	User     []int
 	Password []int
-	Host     GHost
+	Host     pgHost
 	Port     int
-	Params   []GURIParam
-	Headers  []GURIHeader
+	Params   []pgURIParam
+	Headers  []pgURIHeader
 	TelLocal bool
 	Abs      int
 }
 
-// GParam is a header parameter (generic-param): Name indexes the table of
+// pgParam is a header parameter (generic-param): Name indexes the table of
 // the context, Kind%4 is 0 flag, 1 token, 2 host, 3 quoted-string.
-type GParam struct {
+type pgParam struct {
 	Name  int
 	Kind  int
 	Value []int
 	Case  uint32
 }
 
-// GNameAddr is a name-addr or addr-spec. Disp%3: 0 no display name, 1
+// pgNameAddr is a name-addr or addr-spec. Disp%3: 0 no display name, 1
 // quoted-string, 2 token sequence.
-type GNameAddr struct {
+type pgNameAddr struct {
 	Disp     int
 	DispText []int
-	URI      GURI
+	URI      pgURI
 	Bare     bool
-	Params   []GParam
+	Params   []pgParam
 }
 
-// GVia is one via-parm.
-type GVia struct {
+// pgVia is one via-parm.
+type pgVia struct {
 	Proto     uint32
 	Transport int
-	Host      GHost
+	Host      pgHost
 	Port      int
 	Branch    []int
 	NoBranch  bool
 	BranchPos int
-	Params    []GParam
+	Params    []pgParam
 }
 
-// GExt is an extension header field with a free-text value.
-type GExt struct {
+// pgExt is an extension header field with a free-text value.
+type pgExt struct {
 	Name int
 	Case uint32
 	Text []int
 }
 
-// GBody is a body: Kind%4 is 0 empty, 1 text, 2 SDP-like, 3 binary.
-type GBody struct {
+// pgBody is a body: Kind%4 is 0 empty, 1 text, 2 SDP-like, 3 binary.
+type pgBody struct {
 	Kind int
 	Data []int
 }
 
-// GMsg is a whole message.
-type GMsg struct {
+// pgMsg is a whole message.
+type pgMsg struct {
 	Request      bool
 	Method       int
 	MethodChars  []int
-	RURI         GURI
+	RURI         pgURI
 	Version      uint32
 	Code         int
 	Reason       []int
-	Vias         []GVia
-	From         GNameAddr
+	Vias         []pgVia
+	From         pgNameAddr
 	FromTag      []int
-	To           GNameAddr
+	To           pgNameAddr
 	ToTag        []int
 	ToHasTag     bool
 	CallID       []int
@@ -132,17 +136,20 @@ type GMsg struct {
 	CSeqMethod   int
 	MaxFwd       int
 	NoMaxFwd     bool
-	Contacts     []GNameAddr
+	Contacts     []pgNameAddr
 	ContactStar  bool
-	Routes       []GNameAddr
-	RecordRoutes []GNameAddr
+	Routes       []pgNameAddr
+	RecordRoutes []pgNameAddr
 	Allow        []int
 	Supported    []int
+	EmptyLists   bool // an Allow or Supported without values, where absent
+	Ctl          bool // quoted-strings may carry escaped control characters
 	Expires      []uint32
 	Subject      [][]int
 	UserAgent    [][]int
-	Ext          []GExt
-	Body         GBody
+	Ext          []pgExt
+	Extra        []int // headers of pgExtraHeaders
+	Body         pgBody
 	CLForm       int
 	WS           []int
 	Forms        []uint32
@@ -153,9 +160,9 @@ type GMsg struct {
 // ---------------------------------------------------------------------------
 // gopter generators
 
-// sliceUpTo generates slices of 0 to n elements, whatever the size that
+// pgSliceUpTo generates slices of 0 to n elements, whatever the size that
 // gopter is at, and shrinks them like gen.SliceOf.
-func sliceUpTo(n int, el gopter.Gen) gopter.Gen {
+func pgSliceUpTo(n int, el gopter.Gen) gopter.Gen {
 	g := gen.SliceOf(el)
 	return func(p *gopter.GenParameters) *gopter.GenResult {
 		q := *p
@@ -164,11 +171,51 @@ func sliceUpTo(n int, el gopter.Gen) gopter.Gen {
 	}
 }
 
-// chars generates up to n character indices (0 shrinks to the simplest).
-func chars(n int) gopter.Gen { return sliceUpTo(n, gen.IntRange(0, 255)) }
+// pgInt generates ints in [lo, hi] that shrink towards lo. Unlike
+// gen.IntRange it needs no sieve, which gopter would call by reflection on
+// every value.
+func pgInt(lo, hi int) gopter.Gen {
+	shrink := func(v any) gopter.Shrink {
+		x := v.(int)
+		half := x - lo
+		return func() (any, bool) {
+			if half <= 0 {
+				return nil, false
+			}
+			y := x - half
+			half /= 2
+			return y, true
+		}
+	}
+	return func(p *gopter.GenParameters) *gopter.GenResult {
+		return gopter.NewGenResult(lo+p.Rng.Intn(hi-lo+1), shrink)
+	}
+}
 
-// sometimes generates g's value pct percent of the time and zero otherwise.
-func sometimes(pct int, g gopter.Gen, zero any) gopter.Gen {
+// pgUint32 generates any uint32, shrinking towards 0.
+func pgUint32() gopter.Gen {
+	shrink := func(v any) gopter.Shrink {
+		x := v.(uint32)
+		half := x
+		return func() (any, bool) {
+			if half == 0 {
+				return nil, false
+			}
+			y := x - half
+			half /= 2
+			return y, true
+		}
+	}
+	return func(p *gopter.GenParameters) *gopter.GenResult {
+		return gopter.NewGenResult(p.Rng.Uint32(), shrink)
+	}
+}
+
+// pgChars generates up to n character indices (0 shrinks to the simplest).
+func pgChars(n int) gopter.Gen { return pgSliceUpTo(n, pgInt(0, 255)) }
+
+// pgSometimes generates g's value pct percent of the time and zero otherwise.
+func pgSometimes(pct int, g gopter.Gen, zero any) gopter.Gen {
 	return func(p *gopter.GenParameters) *gopter.GenResult {
 		if p.Rng.Intn(100) < pct {
 			return g(p)
@@ -177,8 +224,8 @@ func sometimes(pct int, g gopter.Gen, zero any) gopter.Gen {
 	}
 }
 
-// flag generates true pct percent of the time; true shrinks to false.
-func flag(pct int) gopter.Gen {
+// pgFlag generates true pct percent of the time; true shrinks to false.
+func pgFlag(pct int) gopter.Gen {
 	return func(p *gopter.GenParameters) *gopter.GenResult {
 		return gopter.NewGenResult(p.Rng.Intn(100) < pct, func(v any) gopter.Shrink {
 			done := !v.(bool)
@@ -193,181 +240,236 @@ func flag(pct int) gopter.Gen {
 	}
 }
 
-func caseBits(pct int) gopter.Gen { return sometimes(pct, gen.UInt32(), uint32(0)) }
+func pgCaseBits(pct int) gopter.Gen { return pgSometimes(pct, pgUint32(), uint32(0)) }
 
-func genHost() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GHost{}), map[string]gopter.Gen{
-		"Kind":  gen.IntRange(0, 3),
-		"Bits":  gen.UInt32(),
-		"Chars": chars(14),
+func pgGenHost() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgHost{}), map[string]gopter.Gen{
+		"Kind":  pgInt(0, 3),
+		"Bits":  pgUint32(),
+		"Chars": pgChars(14),
 	})
 }
 
-func genPort(pct int) gopter.Gen { return sometimes(pct, gen.IntRange(1, 70000), 0) }
+func pgGenPort(pct int) gopter.Gen { return pgSometimes(pct, pgInt(1, 70000), 0) }
 
-func genURI() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GURI{}), map[string]gopter.Gen{
-		"Scheme":   gen.IntRange(0, 9),
-		"Case":     caseBits(20),
-		"User":     sometimes(85, chars(10), []int(nil)),
-		"Password": sometimes(15, chars(5), []int(nil)),
-		"Host":     genHost(),
-		"Port":     genPort(40),
-		"Params": sliceUpTo(3, gen.Struct(reflect.TypeOf(GURIParam{}), map[string]gopter.Gen{
-			"Name":  gen.IntRange(0, 15),
-			"Value": chars(6),
+func pgGenURI() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgURI{}), map[string]gopter.Gen{
+		"Scheme":   pgInt(0, 9),
+		"Case":     pgCaseBits(20),
+		"User":     pgSometimes(85, pgChars(10), []int(nil)),
+		"Password": pgSometimes(15, pgChars(5), []int(nil)),
+		"Host":     pgGenHost(),
+		"Port":     pgGenPort(40),
+		"Params": pgSliceUpTo(3, gen.Struct(reflect.TypeOf(pgURIParam{}), map[string]gopter.Gen{
+			"Name":  pgInt(0, 15),
+			"Value": pgChars(6),
 		})),
-		"Headers": sometimes(30, sliceUpTo(2, gen.Struct(reflect.TypeOf(GURIHeader{}), map[string]gopter.Gen{
-			"Name":  chars(5),
-			"Value": chars(6),
-		})), []GURIHeader(nil)),
-		"TelLocal": flag(40),
-		"Abs":      gen.IntRange(0, 9),
+		"Headers": pgSometimes(30, pgSliceUpTo(2, gen.Struct(reflect.TypeOf(pgURIHeader{}), map[string]gopter.Gen{
+			"Name":  pgChars(5),
+			"Value": pgChars(6),
+		})), []pgURIHeader(nil)),
+		"TelLocal": pgFlag(40),
+		"Abs":      pgInt(0, 9),
 	})
 }
 
-func genParam() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GParam{}), map[string]gopter.Gen{
-		"Name":  gen.IntRange(0, 31),
-		"Kind":  gen.IntRange(0, 3),
-		"Value": chars(10),
-		"Case":  caseBits(15),
+func pgGenParam() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgParam{}), map[string]gopter.Gen{
+		"Name":  pgInt(0, 31),
+		"Kind":  pgInt(0, 3),
+		"Value": pgChars(10),
+		"Case":  pgCaseBits(15),
 	})
 }
 
-func genNameAddr() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GNameAddr{}), map[string]gopter.Gen{
-		"Disp":     gen.IntRange(0, 2),
-		"DispText": chars(14),
-		"URI":      genURI(),
-		"Bare":     flag(40),
-		"Params":   sliceUpTo(3, genParam()),
+func pgGenNameAddr() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgNameAddr{}), map[string]gopter.Gen{
+		"Disp":     pgInt(0, 2),
+		"DispText": pgChars(14),
+		"URI":      pgGenURI(),
+		"Bare":     pgFlag(40),
+		"Params":   pgSliceUpTo(3, pgGenParam()),
 	})
 }
 
-func genVia() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GVia{}), map[string]gopter.Gen{
-		"Proto":     caseBits(20),
-		"Transport": gen.IntRange(0, 12),
-		"Host":      genHost(),
-		"Port":      genPort(60),
-		"Branch":    chars(12),
-		"NoBranch":  flag(20),
-		"BranchPos": gen.IntRange(0, 3),
-		"Params":    sliceUpTo(3, genParam()),
+func pgGenVia() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgVia{}), map[string]gopter.Gen{
+		"Proto":     pgCaseBits(20),
+		"Transport": pgInt(0, 12),
+		"Host":      pgGenHost(),
+		"Port":      pgGenPort(60),
+		"Branch":    pgChars(12),
+		"NoBranch":  pgFlag(20),
+		"BranchPos": pgInt(0, 3),
+		"Params":    pgSliceUpTo(3, pgGenParam()),
 	})
 }
 
-func genExt() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GExt{}), map[string]gopter.Gen{
-		"Name": gen.IntRange(0, len(extNames)-1),
-		"Case": caseBits(30),
-		"Text": chars(24),
+func pgGenExt() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgExt{}), map[string]gopter.Gen{
+		"Name": pgInt(0, len(pgExtNames)-1),
+		"Case": pgCaseBits(30),
+		"Text": pgChars(24),
 	})
 }
 
-// genMsg generates a valid SIP request or response.
-func genMsg() gopter.Gen {
-	return gen.Struct(reflect.TypeOf(GMsg{}), map[string]gopter.Gen{
-		"Request":      flag(60),
-		"Method":       gen.IntRange(0, len(methods)),
-		"MethodChars":  chars(8),
-		"RURI":         genURI(),
-		"Version":      caseBits(10),
-		"Code":         gen.IntRange(100, 699),
-		"Reason":       chars(16),
-		"Vias":         sliceUpTo(4, genVia()),
-		"From":         genNameAddr(),
-		"FromTag":      chars(10),
-		"To":           genNameAddr(),
-		"ToTag":        chars(10),
-		"ToHasTag":     flag(50),
-		"CallID":       chars(20),
-		"CallHost":     sometimes(50, chars(12), []int(nil)),
-		"CSeq":         gen.UInt32(),
-		"CSeqZeros":    sometimes(15, gen.IntRange(1, 3), 0),
-		"CSeqMethod":   gen.IntRange(0, len(methods)),
-		"MaxFwd":       gen.IntRange(0, 300),
-		"NoMaxFwd":     flag(8),
-		"Contacts":     sliceUpTo(3, genNameAddr()),
-		"ContactStar":  flag(5),
-		"Routes":       sometimes(40, sliceUpTo(3, genNameAddr()), []GNameAddr(nil)),
-		"RecordRoutes": sometimes(40, sliceUpTo(3, genNameAddr()), []GNameAddr(nil)),
-		"Allow":        sometimes(40, sliceUpTo(6, gen.IntRange(0, 255)), []int(nil)),
-		"Supported":    sometimes(40, sliceUpTo(5, gen.IntRange(0, 255)), []int(nil)),
-		"Expires":      sliceUpTo(1, gen.UInt32()),
-		"Subject":      sliceUpTo(1, chars(20)),
-		"UserAgent":    sliceUpTo(1, chars(20)),
-		"Ext":          sliceUpTo(4, genExt()),
-		"Body": gen.Struct(reflect.TypeOf(GBody{}), map[string]gopter.Gen{
-			"Kind": gen.IntRange(0, 3),
-			"Data": chars(60),
+// pgGenMsg generates a valid SIP request or response.
+func pgGenMsg() gopter.Gen {
+	return gen.Struct(reflect.TypeOf(pgMsg{}), map[string]gopter.Gen{
+		"Request":      pgFlag(60),
+		"Method":       pgInt(0, len(pgMethods)),
+		"MethodChars":  pgChars(8),
+		"RURI":         pgGenURI(),
+		"Version":      pgCaseBits(10),
+		"Code":         pgInt(100, 699),
+		"Reason":       pgChars(16),
+		"Vias":         pgSliceUpTo(4, pgGenVia()),
+		"From":         pgGenNameAddr(),
+		"FromTag":      pgChars(10),
+		"To":           pgGenNameAddr(),
+		"ToTag":        pgChars(10),
+		"ToHasTag":     pgFlag(50),
+		"CallID":       pgChars(20),
+		"CallHost":     pgSometimes(50, pgChars(12), []int(nil)),
+		"CSeq":         pgUint32(),
+		"CSeqZeros":    pgSometimes(15, pgInt(1, 3), 0),
+		"CSeqMethod":   pgInt(0, len(pgMethods)),
+		"MaxFwd":       pgInt(0, 300),
+		"NoMaxFwd":     pgFlag(8),
+		"Contacts":     pgSliceUpTo(3, pgGenNameAddr()),
+		"ContactStar":  pgFlag(5),
+		"Routes":       pgSometimes(40, pgSliceUpTo(3, pgGenNameAddr()), []pgNameAddr(nil)),
+		"RecordRoutes": pgSometimes(40, pgSliceUpTo(3, pgGenNameAddr()), []pgNameAddr(nil)),
+		"Allow":        pgSometimes(40, pgSliceUpTo(6, pgInt(0, 255)), []int(nil)),
+		"Supported":    pgSometimes(40, pgSliceUpTo(5, pgInt(0, 255)), []int(nil)),
+		"EmptyLists":   pgFlag(10),
+		"Ctl":          pgFlag(10),
+		"Expires":      pgSliceUpTo(1, pgUint32()),
+		"Subject":      pgSliceUpTo(1, pgChars(20)),
+		"UserAgent":    pgSliceUpTo(1, pgChars(20)),
+		"Ext":          pgSliceUpTo(4, pgGenExt()),
+		"Extra":        pgSliceUpTo(4, pgInt(0, 1<<20)),
+		"Body": gen.Struct(reflect.TypeOf(pgBody{}), map[string]gopter.Gen{
+			"Kind": pgInt(0, 3),
+			"Data": pgChars(60),
 		}),
-		"CLForm": gen.IntRange(0, 19),
-		"WS":     sliceUpTo(24, gen.IntRange(0, 40)),
-		"Forms":  sliceUpTo(12, caseBits(60)),
-		"Split":  sliceUpTo(8, gen.IntRange(0, 3)),
-		"Order":  sometimes(50, sliceUpTo(16, gen.IntRange(0, 20)), []int(nil)),
+		"CLForm": pgInt(0, 19),
+		"WS":     pgSliceUpTo(24, pgInt(0, 40)),
+		"Forms":  pgSliceUpTo(12, pgCaseBits(60)),
+		"Split":  pgSliceUpTo(8, pgInt(0, 3)),
+		"Order":  pgSometimes(50, pgSliceUpTo(16, pgInt(0, 20)), []int(nil)),
 	})
+}
+
+// ---------------------------------------------------------------------------
+// known bugs
+
+// pgKnownBugs are bugs these properties found that are not fixed yet. While
+// one is listed, the generator (or the property) steers around the input
+// that triggers it, so that the properties go on testing everything else.
+// TestPropKnownBugs runs each one's smallest reproduction: it skips with
+// "BUG: ..." while the bug is there, and fails once the bug is fixed, to
+// say that the entry must go so that the generator covers the input again.
+var pgKnownBugs = map[string]bool{
+	"via-lws-after-version-slash":  true,
+	"remove-top-via-keeps-fold":    true,
+	"paren-in-uri-splits-list":     true,
+	"quoted-fold-not-one-space":    true,
+	"error-response-echoes-bad-cr": true,
+	"error-response-incomplete":    true,
+	"empty-list-header":            true,
+	"typed-set-rejects-quoted-ctl": true,
+}
+
+// pgNoParens removes '(' and ')' from an alphabet while the
+// "paren-in-uri-splits-list" bug is open.
+func pgNoParens(alpha string, ctx int) string {
+	if !pgKnownBugs["paren-in-uri-splits-list"] || (ctx != pgCtxContact && ctx != pgCtxRoute) {
+		return alpha
+	}
+	return strings.NewReplacer("(", "", ")", "").Replace(alpha)
 }
 
 // ---------------------------------------------------------------------------
 // tables
 
 const (
-	alnum       = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	tokenChars  = alnum + "-.!%*_+`'~"
-	markChars   = "-_.!~*'()"
-	userChars   = alnum + markChars + "&=+$,;?/"
-	passChars   = alnum + markChars + "&=+$,"
-	uparamChars = alnum + markChars + "[]/:&+$"
-	uhdrChars   = alnum + markChars + "[]/?:+$"
-	wordChars   = alnum + "-.!%*_+`'~()<>:\\\"/[]?{}"
-	hostChars   = "abcdefghijklmnopqrstuvwxyz0123456789-."
+	pgAlnum       = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	pgTokenChars  = pgAlnum + "-.!%*_+`'~"
+	pgMarkChars   = "-_.!~*'()"
+	pgUserChars   = pgAlnum + pgMarkChars + "&=+$,;?/"
+	pgPassChars   = pgAlnum + pgMarkChars + "&=+$,"
+	pgUparamChars = pgAlnum + pgMarkChars + "[]/:&+$"
+	pgUhdrChars   = pgAlnum + pgMarkChars + "[]/?:+$"
+	pgWordChars   = pgAlnum + "-.!%*_+`'~()<>:\\\"/[]?{}"
+	pgHostChars   = "abcdefghijklmnopqrstuvwxyz0123456789-."
 )
 
-// escBytes are the octets written as %-escapes in URIs.
-var escBytes = []byte{0x00, ' ', '@', ':', '%', 0xc3, 0xa9, 'a', '<', '>', '"', 0x7f, 0xff, ';', '?', '#', '\r', '\n', ',', '&'}
+// pgEscBytes are the octets written as %-escapes in URIs.
+var pgEscBytes = []byte{0x00, ' ', '@', ':', '%', 0xc3, 0xa9, 'a', '<', '>', '"', 0x7f, 0xff, ';', '?', '#', '\r', '\n', ',', '&'}
 
-var methods = []string{"INVITE", "REGISTER", "OPTIONS", "BYE", "ACK", "CANCEL", "SUBSCRIBE", "NOTIFY",
+var pgMethods = []string{"INVITE", "REGISTER", "OPTIONS", "BYE", "ACK", "CANCEL", "SUBSCRIBE", "NOTIFY",
 	"MESSAGE", "INFO", "PRACK", "UPDATE", "REFER", "PUBLISH", "FOO", "invite", "X-NEW.method!%*_+`'~"}
 
-var transports = []string{"UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "udp", "tcp", "Tls", "TLS-SCTP", "X-Proto", "ws", "sctp"}
+var pgTransports = []string{"UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "udp", "tcp", "Tls", "TLS-SCTP", "X-Proto", "ws", "sctp"}
 
-// trickyHosts are hosts as written that a parser must accept.
-var trickyHosts = []string{"example.com", "a", "localhost", "EXAMPLE.COM", "example.com.", "x-y--z.example",
+// pgTrickyHosts are hosts as written that a parser must accept.
+var pgTrickyHosts = []string{"example.com", "a", "localhost", "EXAMPLE.COM", "example.com.", "x-y--z.example",
 	"1a.example.org", "123.example.org", "a1", "192.0.2.1", "0.0.0.0", "255.255.255.255",
 	"[::1]", "[2001:db8::1]", "[2001:DB8::A]", "[2001:db8:0:0:0:0:0:1]", "[::ffff:192.0.2.1]",
 	"[2001:db8::192.0.2.1]", "[fe80::1:2:3:4]", "host.example.co.uk"}
 
-// paramHosts are host values of generic parameters.
-var paramHosts = []string{"192.0.2.7", "[2001:db8::9]", "example.net", "relay-1.example.org.", "[::1]", "10.0.0.1"}
+// pgParamHosts are host values of generic parameters.
+var pgParamHosts = []string{"192.0.2.7", "[2001:db8::9]", "example.net", "relay-1.example.org.", "[::1]", "10.0.0.1"}
 
-var absURIs = []string{"mailto:alice@example.com", "urn:service:sos", "im:bob@example.org",
+var pgAbsURIs = []string{"mailto:alice@example.com", "urn:service:sos", "im:bob@example.org",
 	"http://example.com/path?x=1&y=2#frag", "x-custom+scheme.v1:opaque%20data", "pres:carol@example.net"}
 
-var uparamNames = []string{"transport", "user", "method", "ttl", "maddr", "lr", "x", "foo-bar", "a.b",
+var pgUparamNames = []string{"transport", "user", "method", "ttl", "maddr", "lr", "x", "foo-bar", "a.b",
 	"%41b", "p[1]", "Key", "lr", "transport", "ob", "gr"}
 
-var viaParamNames = []string{"rport", "received", "maddr", "ttl", "alias", "comp", "keep", "sigcomp-id"}
+var pgViaParamNames = []string{"rport", "received", "maddr", "ttl", "alias", "comp", "keep", "sigcomp-id"}
 
-var toParamNames = []string{"x", "foo", "X-Param", "a.b!c", "~p", "p%1", "epid"}
+var pgToParamNames = []string{"x", "foo", "X-Param", "a.b!c", "~p", "p%1", "epid"}
 
-var contactParamNames = []string{"expires", "q", "+sip.instance", "reg-id", "methods", "+sip.ice", "pub-gruu"}
+var pgContactParamNames = []string{"expires", "q", "+sip.instance", "reg-id", "methods", "+sip.ice", "pub-gruu"}
 
-var genericParamNames = []string{"p", "foo", "X-Y", "a.b", "~x!", "ext", "P%", "k`'", "Param-9"}
+var pgGenericParamNames = []string{"p", "foo", "X-Y", "a.b", "~x!", "ext", "P%", "k`'", "Param-9"}
 
-var optionTags = []string{"100rel", "timer", "path", "gruu", "outbound", "replaces", "norefersub", "X-ext.tag!",
+var pgOptionTags = []string{"100rel", "timer", "path", "gruu", "outbound", "replaces", "norefersub", "X-ext.tag!",
 	"precondition", "Resource-Priority"}
 
-var extNames = []string{"X-Foo", "X-Custom-Header", "X-a.b!c%d'e~", "NewFangledHeader", "P-Visited-Network-ID",
+// pgExtraHeaders are more known headers, with valid values; "~" marks
+// where optional white space may go.
+var pgExtraHeaders = []struct {
+	name, compact string
+	list          bool
+	values        []string
+}{
+	{"Content-Encoding", "e", true, []string{"gzip", "deflate", "x-custom.enc"}},
+	{"Event", "o", false, []string{"presence", "dialog~;~id~=~1", "refer;id=93809824", "message-summary", "conference.x-y~;~p"}},
+	{"Refer-To", "r", false, []string{"<sip:carol@example.com>", "\"Carol\"~<sips:carol@example.com;transport=tls>",
+		"<sip:carol@example.com?Replaces=12345%40192.0.2.3%3Bto-tag%3D1%3Bfrom-tag%3D2>", "sip:dave@example.org"}},
+	{"Allow-Events", "u", true, []string{"presence", "dialog", "message-summary", "refer", "presence.winfo"}},
+	{"Referred-By", "b", false, []string{"<sip:referrer@example.com>", "\"R\"~<sip:r@example.com>~;~cid~=~\"2039.2UWQ@referrer.example\""}},
+	{"Session-Expires", "x", false, []string{"1800", "90~;~refresher~=~uac", "3600;refresher=uas", "00120"}},
+	{"Identity", "y", false, []string{"\"ZYNBbHC00VMZr2kZt6VmCvPonWJMGvQTBDqghoWeLxJfzB2a1pxAr3VgrB0SsSAaifsRdiOPoQZYOy2w=\""}},
+	{"Accept-Contact", "a", true, []string{"*;audio", "*~;~video~;~require;explicit", "*;methods=\"INVITE,BYE\""}},
+	{"Reject-Contact", "j", true, []string{"*;actor=\"msg-taker\";video", "*;automata"}},
+	{"Request-Disposition", "d", true, []string{"proxy", "recurse", "parallel", "no-cancel"}},
+	{"Identity-Info", "n", false, []string{"<https://example.com/cert>;alg=rsa-sha1", "<https://example.org/c.cer>~;~alg~=~rsa-sha256"}},
+	{"Min-SE", "", false, []string{"90", "0360"}},
+	{"Content-Disposition", "", false, []string{"session", "render~;~handling~=~optional", "attachment;filename=\"a b.txt\""}},
+}
+
+var pgExtNames = []string{"X-Foo", "X-Custom-Header", "X-a.b!c%d'e~", "NewFangledHeader", "P-Visited-Network-ID",
 	"Z", "ContentLength", "Content-Lengthy", "Viaduct", "X-Empty", "Tos", "Via-X"}
 
-// quotedAlpha pairs the content of a quoted-string with how it is written.
-var quotedAlpha = func() [][2]string {
+// pgQuotedAlpha pairs the content of a quoted-string with how it is written.
+var pgQuotedAlpha = func() [][2]string {
 	var q [][2]string
-	for i := 0; i < len(alnum); i++ {
-		q = append(q, [2]string{alnum[i : i+1], alnum[i : i+1]})
+	for i := 0; i < len(pgAlnum); i++ {
+		q = append(q, [2]string{pgAlnum[i : i+1], pgAlnum[i : i+1]})
 	}
 	for _, s := range []string{" ", " ", " ", "\t", ",", ";", ":", "<", ">", "@", "=", "(", ")", "'", "/", "?",
 		"é", "ñ", "中文", "😀", "Ω", "#", "%", "{", "}", "[", "]", "~"} {
@@ -378,30 +480,30 @@ var quotedAlpha = func() [][2]string {
 		[2]string{"\t", "\\\t"}, [2]string{`"`, `\"`}, [2]string{`\`, `\\`})
 }()
 
-// quotedCtl are control characters a quoted-pair may carry (RFC 3261
+// pgQuotedCtl are control characters a quoted-pair may carry (RFC 3261
 // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)).
-var quotedCtl = [][2]string{{"\x00", "\\\x00"}, {"\x01", "\\\x01"}, {"\x07", "\\\x07"}, {"\x7f", "\\\x7f"}}
+var pgQuotedCtl = [][2]string{{"\x00", "\\\x00"}, {"\x01", "\\\x01"}, {"\x07", "\\\x07"}, {"\x7f", "\\\x7f"}}
 
-// textAlpha is for TEXT-UTF8 values: Subject, User-Agent, extension headers.
-var textAlpha = func() []string {
+// pgTextAlpha is for TEXT-UTF8 values: Subject, User-Agent, extension headers.
+var pgTextAlpha = func() []string {
 	var t []string
-	for i := 0; i < len(alnum); i++ {
-		t = append(t, alnum[i:i+1])
+	for i := 0; i < len(pgAlnum); i++ {
+		t = append(t, pgAlnum[i:i+1])
 	}
 	return append(t, " ", " ", " ", " ", "\t", ",", ";", ":", `"`, "<", ">", "(", ")", "/", "=", "é", "日本語", "😀",
 		"%", `\`, "Content-Length: 99", "l: 7", "~", "[", "]", "{", "}", "?", "!", "#", "*", "+", "'", "@", "&", "|", "^", "$")
 }()
 
-var reasonAlpha = func() []string {
+var pgReasonAlpha = func() []string {
 	var t []string
-	for i := 0; i < len(alnum); i++ {
-		t = append(t, alnum[i:i+1])
+	for i := 0; i < len(pgAlnum); i++ {
+		t = append(t, pgAlnum[i:i+1])
 	}
 	return append(t, " ", " ", " ", "\t", ";", "/", "?", ":", "@", "&", "=", "+", "$", ",", "-", "_", ".", "!", "~",
 		"*", "'", "(", ")", "%20", "%C3%A9", "é", "日本", "😀", "Très bien")
 }()
 
-var bodyTextAlpha = func() []string {
+var pgBodyTextAlpha = func() []string {
 	var t []string
 	for c := 0x20; c < 0x7f; c++ {
 		t = append(t, string(rune(c)))
@@ -413,25 +515,25 @@ var bodyTextAlpha = func() []string {
 // white-space and other tapes
 
 var (
-	// swsTab is optional white space; half of it is none.
-	swsTab = []string{"", "", "", "", "", "", "", "", " ", "  ", "\t", " \t", "\r\n ", "\r\n\t", " \r\n  ", "\t\r\n\t"}
-	// beforeColon is the white space between a field name and its colon.
-	beforeColon = []string{"", "", "", "", "", "", " ", "\t", "  ", " \t"}
-	// afterColon is the white space after the colon.
-	afterColon = []string{" ", " ", " ", " ", " ", "", "", "  ", "\t", "\r\n ", " \r\n\t"}
-	// trailing is the white space after a value.
-	trailing = []string{"", "", "", "", "", "", "", " ", "\t", "  "}
-	// spaceTab writes one SP of text content, maybe as a line fold.
-	spaceTab = []string{" ", " ", " ", " ", " ", "\r\n ", "\r\n\t", "\r\n   "}
+	// pgSwsTab is optional white space; half of it is none.
+	pgSwsTab = []string{"", "", "", "", "", "", "", "", " ", "  ", "\t", " \t", "\r\n ", "\r\n\t", " \r\n  ", "\t\r\n\t"}
+	// pgBeforeColon is the white space between a field name and its colon.
+	pgBeforeColon = []string{"", "", "", "", "", "", " ", "\t", "  ", " \t"}
+	// pgAfterColon is the white space after the colon.
+	pgAfterColon = []string{" ", " ", " ", " ", " ", "", "", "  ", "\t", "\r\n ", " \r\n\t"}
+	// pgTrailing is the white space after a value.
+	pgTrailing = []string{"", "", "", "", "", "", "", " ", "\t", "  "}
+	// pgSpaceTab writes one SP of text content, maybe as a line fold.
+	pgSpaceTab = []string{" ", " ", " ", " ", " ", "\r\n ", "\r\n\t", "\r\n   "}
 )
 
-type renderer struct {
-	g                      *GMsg
+type pgRenderer struct {
+	g                      *pgMsg
 	wi, fi, si, oi, ctlCnt int
 	ctl                    bool // quoted-strings may carry escaped control characters
 }
 
-func tapeAt(t []int, i *int) int {
+func pgTapeAt(t []int, i *int) int {
 	if len(t) == 0 {
 		return 0
 	}
@@ -440,19 +542,19 @@ func tapeAt(t []int, i *int) int {
 	return v
 }
 
-func (r *renderer) ws() int       { return tapeAt(r.g.WS, &r.wi) }
-func (r *renderer) sws() string   { return swsTab[r.ws()%len(swsTab)] }
-func (r *renderer) space() string { return spaceTab[r.ws()%len(spaceTab)] }
+func (r *pgRenderer) ws() int       { return pgTapeAt(r.g.WS, &r.wi) }
+func (r *pgRenderer) sws() string   { return pgSwsTab[r.ws()%len(pgSwsTab)] }
+func (r *pgRenderer) space() string { return pgSpaceTab[r.ws()%len(pgSpaceTab)] }
 
 // lws is required white space.
-func (r *renderer) lws() string {
+func (r *pgRenderer) lws() string {
 	if s := r.sws(); s != "" {
 		return s
 	}
 	return " "
 }
 
-func (r *renderer) form() uint32 {
+func (r *pgRenderer) form() uint32 {
 	if len(r.g.Forms) == 0 {
 		return 0
 	}
@@ -461,8 +563,8 @@ func (r *renderer) form() uint32 {
 	return v
 }
 
-// flipCase flips the case of the letters of s whose index's bit is set.
-func flipCase(s string, bits uint32) string {
+// pgFlipCase flips the case of the letters of s whose index's bit is set.
+func pgFlipCase(s string, bits uint32) string {
 	if bits == 0 {
 		return s
 	}
@@ -481,10 +583,10 @@ func flipCase(s string, bits uint32) string {
 	return string(b)
 }
 
-func pick[T any](tab []T, v int) T { return tab[((v%len(tab))+len(tab))%len(tab)] }
+func pgPick[T any](tab []T, v int) T { return tab[((v%len(tab))+len(tab))%len(tab)] }
 
-// text renders indices over an alphabet, with def for an empty result.
-func text(alpha string, idx []int, def string) string {
+// pgText renders indices over an alphabet, with def for an empty result.
+func pgText(alpha string, idx []int, def string) string {
 	if len(idx) == 0 {
 		return def
 	}
@@ -495,17 +597,17 @@ func text(alpha string, idx []int, def string) string {
 	return string(b)
 }
 
-// escaped renders indices over alpha plus %-escapes of escBytes.
-func escaped(alpha string, idx []int) string {
+// pgEscaped renders indices over alpha plus %-escapes of escBytes.
+func pgEscaped(alpha string, idx []int) string {
 	var b strings.Builder
 	const hexU, hexL = "0123456789ABCDEF", "0123456789abcdef"
 	for _, v := range idx {
-		m := v % (len(alpha) + len(escBytes))
+		m := v % (len(alpha) + len(pgEscBytes))
 		if m < len(alpha) {
 			b.WriteByte(alpha[m])
 			continue
 		}
-		c := escBytes[m-len(alpha)]
+		c := pgEscBytes[m-len(alpha)]
 		hex := hexU
 		if v%2 == 1 {
 			hex = hexL
@@ -517,9 +619,9 @@ func escaped(alpha string, idx []int) string {
 	return b.String()
 }
 
-// refUnfold replaces each line fold (CRLF followed by SP or HTAB) and the
+// pgRefUnfold replaces each line fold (CRLF followed by SP or HTAB) and the
 // white space after it with one SP: what Headers, Values and Get report.
-func refUnfold(s string) string {
+func pgRefUnfold(s string) string {
 	if !strings.Contains(s, "\r\n") {
 		return s
 	}
@@ -541,7 +643,7 @@ func refUnfold(s string) string {
 // ---------------------------------------------------------------------------
 // hosts and URIs
 
-func (r *renderer) host(h GHost) string {
+func (r *pgRenderer) host(h pgHost) string {
 	switch h.Kind % 4 {
 	case 1:
 		b := h.Bits
@@ -570,9 +672,9 @@ func (r *renderer) host(h GHost) string {
 		}
 		return "[" + s + "]"
 	case 3:
-		return pick(trickyHosts, int(h.Bits%1000))
+		return pgPick(pgTrickyHosts, int(h.Bits%1000))
 	}
-	raw := text(hostChars, h.Chars, "example.com")
+	raw := pgText(pgHostChars, h.Chars, "example.com")
 	var labels []string
 	for _, l := range strings.Split(raw, ".") {
 		l = strings.Trim(l, "-")
@@ -590,11 +692,11 @@ func (r *renderer) host(h GHost) string {
 	if h.Bits&1 != 0 && h.Bits&6 == 0 {
 		s += "."
 	}
-	return flipCase(s, h.Bits>>3)
+	return pgFlipCase(s, h.Bits>>3)
 }
 
-// port returns the text after ':' and the value.
-func port(p int) (string, uint16) {
+// pgPort returns the text after ':' and the value.
+func pgPort(p int) (string, uint16) {
 	if p <= 0 {
 		return "", 0
 	}
@@ -607,85 +709,85 @@ func port(p int) (string, uint16) {
 
 // URI contexts.
 const (
-	ctxRURI = iota
-	ctxAddr
-	ctxContact
-	ctxRoute
+	pgCtxRURI = iota
+	pgCtxAddr
+	pgCtxContact
+	pgCtxRoute
 )
 
-func (r *renderer) uriParam(p GURIParam) string {
-	name := pick(uparamNames, p.Name)
+func (r *pgRenderer) uriParam(p pgURIParam, ctx int) string {
+	name := pgPick(pgUparamNames, p.Name)
 	switch name {
 	case "transport":
-		return ";" + name + "=" + pick([]string{"udp", "tcp", "TLS", "sctp", "ws", "x-tr"}, len(p.Value))
+		return ";" + name + "=" + pgPick([]string{"udp", "tcp", "TLS", "sctp", "ws", "x-tr"}, len(p.Value))
 	case "user":
-		return ";" + name + "=" + pick([]string{"phone", "ip", "dialstring"}, len(p.Value))
+		return ";" + name + "=" + pgPick([]string{"phone", "ip", "dialstring"}, len(p.Value))
 	case "method":
-		return ";" + name + "=" + pick(methods, len(p.Value))
+		return ";" + name + "=" + pgPick(pgMethods, len(p.Value))
 	case "ttl":
 		return ";" + name + "=" + strconv.Itoa(len(p.Value)*23%256)
 	case "maddr":
-		return ";" + name + "=" + pick(paramHosts, len(p.Value))
+		return ";" + name + "=" + pgPick(pgParamHosts, len(p.Value))
 	case "lr", "ob":
 		return ";" + name
 	}
-	v := escaped(uparamChars, p.Value)
+	v := pgEscaped(pgNoParens(pgUparamChars, ctx), p.Value)
 	if v == "" {
 		return ";" + name
 	}
 	return ";" + name + "=" + v
 }
 
-func (r *renderer) uri(u GURI, ctx int) (string, uri.URI) {
+func (r *pgRenderer) uri(u pgURI, ctx int) (string, uri.URI) {
 	sc := u.Scheme % 10
-	if sc == 9 && ctx != ctxRURI {
+	if sc == 9 && ctx != pgCtxRURI {
 		sc = 0
 	}
-	if sc == 8 && ctx == ctxRoute {
+	if sc == 8 && ctx == pgCtxRoute {
 		sc = 6
 	}
 	switch {
 	case sc == 9:
-		s := pick(absURIs, u.Abs)
+		s := pgPick(pgAbsURIs, u.Abs)
 		return s, uri.URI{Scheme: uri.Absolute, Opaque: s}
 	case sc == 8:
-		return r.telURI(u)
+		return r.telURI(u, ctx)
 	}
 	var m uri.URI
 	var b strings.Builder
 	if sc >= 6 {
 		m.Scheme = uri.SIPS
-		b.WriteString(flipCase("sips", u.Case))
+		b.WriteString(pgFlipCase("sips", u.Case))
 	} else {
 		m.Scheme = uri.SIP
-		b.WriteString(flipCase("sip", u.Case))
+		b.WriteString(pgFlipCase("sip", u.Case))
 	}
 	b.WriteByte(':')
 	if len(u.User) > 0 {
-		m.User = escaped(userChars, u.User)
+		m.User = pgEscaped(pgNoParens(pgUserChars, ctx), u.User)
 		b.WriteString(m.User)
 		if len(u.Password) > 0 {
-			m.Password = escaped(passChars, u.Password)
+			m.Password = pgEscaped(pgNoParens(pgPassChars, ctx), u.Password)
 			b.WriteString(":" + m.Password)
 		}
 		b.WriteByte('@')
 	}
 	m.Host = r.host(u.Host)
 	b.WriteString(m.Host)
-	if pt, pv := port(u.Port); pv != 0 {
+	if pt, pv := pgPort(u.Port); pv != 0 {
 		m.Port = pv
 		b.WriteString(":" + pt)
 	}
 	var params strings.Builder
 	for _, p := range u.Params {
-		params.WriteString(r.uriParam(p))
+		params.WriteString(r.uriParam(p, ctx))
 	}
 	m.Params = uri.Params(params.String())
 	b.WriteString(params.String())
-	if ctx == ctxContact && len(u.Headers) > 0 {
+	if ctx == pgCtxContact && len(u.Headers) > 0 {
 		var hs []string
 		for _, h := range u.Headers {
-			hs = append(hs, text(uhdrChars, h.Name, "h")+"="+escaped(uhdrChars, h.Value))
+			hs = append(hs, pgText(pgNoParens(pgUhdrChars, ctx), h.Name, "h")+"="+pgEscaped(pgNoParens(pgUhdrChars, ctx), h.Value))
 		}
 		m.Headers = strings.Join(hs, "&")
 		b.WriteString("?" + m.Headers)
@@ -693,16 +795,16 @@ func (r *renderer) uri(u GURI, ctx int) (string, uri.URI) {
 	return b.String(), m
 }
 
-func (r *renderer) telURI(u GURI) (string, uri.URI) {
+func (r *pgRenderer) telURI(u pgURI, ctx int) (string, uri.URI) {
 	m := uri.URI{Scheme: uri.Tel}
 	var num string
 	if u.TelLocal {
-		num = text("0123456789ABCDEFabcdef*#-.()", u.User, "")
+		num = pgText(pgNoParens("0123456789ABCDEFabcdef*#-.()", ctx), u.User, "")
 		if !strings.ContainsAny(num, "0123456789ABCDEFabcdef*#") {
 			num = "7042" + num
 		}
 	} else {
-		num = "+" + text("0123456789-.()0123456789", u.User, "")
+		num = "+" + pgText(pgNoParens("0123456789-.()0123456789", ctx), u.User, "")
 		if !strings.ContainsAny(num, "0123456789") {
 			num += "1"
 		}
@@ -710,25 +812,25 @@ func (r *renderer) telURI(u GURI) (string, uri.URI) {
 	m.User = num
 	var params strings.Builder
 	if u.TelLocal {
-		params.WriteString(";phone-context=" + pick([]string{"example.com", "+1-212", "EXAMPLE.org"}, int(u.Case%7)))
+		params.WriteString(";phone-context=" + pgPick([]string{"example.com", "+1-212", "EXAMPLE.org"}, int(u.Case%7)))
 	}
 	for _, p := range u.Params {
-		name := pick([]string{"ext", "isub", "x", "foo-bar", "Tgrp"}, p.Name)
-		if v := escaped(uparamChars, p.Value); v != "" {
+		name := pgPick([]string{"ext", "isub", "x", "foo-bar", "Tgrp"}, p.Name)
+		if v := pgEscaped(pgNoParens(pgUparamChars, ctx), p.Value); v != "" {
 			params.WriteString(";" + name + "=" + v)
 		} else {
 			params.WriteString(";" + name)
 		}
 	}
 	m.Params = uri.Params(params.String())
-	return flipCase("tel", u.Case) + ":" + num + params.String(), m
+	return pgFlipCase("tel", u.Case) + ":" + num + params.String(), m
 }
 
 // ---------------------------------------------------------------------------
 // header parameters, name-addrs, Via
 
-// hparam is one rendered header parameter.
-type hparam struct {
+// pgHparam is one rendered header parameter.
+type pgHparam struct {
 	written string // as written, with white space
 	norm    string // normalised: ";name=value" without white space
 	name    string
@@ -736,32 +838,41 @@ type hparam struct {
 	quoted  bool
 }
 
-func (r *renderer) mkParam(name, value string, hasValue bool) hparam {
+func (r *pgRenderer) mkParam(name, value string, hasValue bool) pgHparam {
 	w := r.sws() + ";" + r.sws() + name
 	n := ";" + name
 	if hasValue {
 		w += r.sws() + "=" + r.sws() + value
 		n += "=" + value
 	}
-	return hparam{written: w, norm: n, name: name, content: value}
+	return pgHparam{written: w, norm: n, name: name, content: value}
 }
 
 // quoted renders content indices as a quoted-string; folds may stand for
 // SP when fold is set.
-func (r *renderer) quoted(idx []int, fold bool) (written, content string) {
+func (r *pgRenderer) quoted(idx []int, fold bool) (written, content string) {
 	var w, c strings.Builder
 	w.WriteByte('"')
+	qs := make([][2]string, len(idx))
 	for i, v := range idx {
-		var q [2]string
 		if r.ctl && v%41 == 40 {
-			q = pick(quotedCtl, v+i)
+			qs[i] = pgPick(pgQuotedCtl, v+i)
 			r.ctlCnt++
 		} else {
-			q = pick(quotedAlpha, v)
+			qs[i] = pgPick(pgQuotedAlpha, v)
 		}
+	}
+	for i, q := range qs {
 		c.WriteString(q[0])
-		if fold && q[1] == " " {
-			w.WriteString(r.space())
+		// A fold followed by more white space is one LWS, one SP: fold
+		// only a SP that is not.
+		wspNext := i+1 < len(qs) && (qs[i+1][1][0] == ' ' || qs[i+1][1][0] == '\t')
+		if fold && q[1] == " " && !wspNext {
+			sp := r.space()
+			if pgKnownBugs["quoted-fold-not-one-space"] && len(sp) > 3 {
+				sp = sp[:3]
+			}
+			w.WriteString(sp)
 			continue
 		}
 		w.WriteString(q[1])
@@ -771,29 +882,32 @@ func (r *renderer) quoted(idx []int, fold bool) (written, content string) {
 }
 
 // genericParam renders a generic-param with a name from names.
-func (r *renderer) genericParam(p GParam, names []string) hparam {
-	name := flipCase(pick(names, p.Name), p.Case)
+func (r *pgRenderer) genericParam(p pgParam, names []string) pgHparam {
+	name := pgFlipCase(pgPick(names, p.Name), p.Case)
 	switch p.Kind % 4 {
 	case 1:
-		return r.mkParam(name, text(tokenChars, p.Value, "1"), true)
+		return r.mkParam(name, pgText(pgTokenChars, p.Value, "1"), true)
 	case 2:
-		return r.mkParam(name, pick(paramHosts, len(p.Value)), true)
+		return r.mkParam(name, pgPick(pgParamHosts, len(p.Value)), true)
 	case 3:
-		w, c := r.quoted(p.Value, false)
+		// A line fold inside the quotes stands for one SP; the normalised
+		// list has the SP (RFC 3261 §25.1: LWS has the semantics of SP).
+		w, c := r.quoted(p.Value, p.Case%2 == 1)
 		hp := r.mkParam(name, w, true)
+		hp.norm = ";" + name + "=" + pgRefUnfold(w)
 		hp.content, hp.quoted = c, true
 		return hp
 	}
 	return r.mkParam(name, "", false)
 }
 
-func (r *renderer) contactParam(p GParam) hparam {
-	name := pick(contactParamNames, p.Name)
+func (r *pgRenderer) contactParam(p pgParam) pgHparam {
+	name := pgPick(pgContactParamNames, p.Name)
 	switch name {
 	case "expires":
-		return r.mkParam(flipCase(name, p.Case), strconv.Itoa(len(p.Value)*397), true)
+		return r.mkParam(pgFlipCase(name, p.Case), strconv.Itoa(len(p.Value)*397), true)
 	case "q":
-		return r.mkParam(name, pick([]string{"0", "0.5", "1", "1.0", "0.001", "0.75", "1.000"}, len(p.Value)), true)
+		return r.mkParam(name, pgPick([]string{"0", "0.5", "1", "1.0", "0.001", "0.75", "1.000"}, len(p.Value)), true)
 	case "+sip.instance":
 		hp := r.mkParam(name, `"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>"`, true)
 		hp.content, hp.quoted = "<urn:uuid:00000000-0000-1000-8000-000A95A0E128>", true
@@ -805,13 +919,13 @@ func (r *renderer) contactParam(p GParam) hparam {
 		hp.content, hp.quoted = "INVITE,BYE, OPTIONS", true
 		return hp
 	}
-	return r.genericParam(p, genericParamNames)
+	return r.genericParam(p, pgGenericParamNames)
 }
 
-func (r *renderer) viaParam(p GParam) hparam {
-	name := pick(viaParamNames, p.Name)
+func (r *pgRenderer) viaParam(p pgParam) pgHparam {
+	name := pgPick(pgViaParamNames, p.Name)
 	if p.Name%3 == 0 { // a third of them are generic
-		return r.genericParam(p, genericParamNames)
+		return r.genericParam(p, pgGenericParamNames)
 	}
 	switch name {
 	case "rport":
@@ -820,20 +934,19 @@ func (r *renderer) viaParam(p GParam) hparam {
 		}
 		return r.mkParam(name, strconv.Itoa(1+len(p.Value)*4111), true)
 	case "received":
-		return r.mkParam(name, pick([]string{"192.0.2.101", "2001:db8::9", "[2001:db8::9]", "10.1.2.3"}, len(p.Value)), true)
+		return r.mkParam(name, pgPick([]string{"192.0.2.101", "2001:db8::9", "[2001:db8::9]", "10.1.2.3"}, len(p.Value)), true)
 	case "maddr":
-		return r.mkParam(name, pick(paramHosts, len(p.Value)), true)
+		return r.mkParam(name, pgPick(pgParamHosts, len(p.Value)), true)
 	case "ttl":
 		return r.mkParam(name, strconv.Itoa(len(p.Value)*31%256), true)
 	case "alias":
 		return r.mkParam(name, "", false)
 	}
-	return r.genericParam(p, genericParamNames)
+	return r.genericParam(p, pgGenericParamNames)
 }
 
-// assemble writes params (with extra inserted at pos) and returns the
-// written text and the normalised list.
-func assemble(ps []hparam) (string, header.Params) {
+// pgAssemble returns the written text of params and the normalised list.
+func pgAssemble(ps []pgHparam) (string, header.Params) {
 	var w, n strings.Builder
 	for _, p := range ps {
 		w.WriteString(p.written)
@@ -842,39 +955,40 @@ func assemble(ps []hparam) (string, header.Params) {
 	return w.String(), header.Params(n.String())
 }
 
-func insertAt(ps []hparam, pos int, p hparam) []hparam {
+func pgInsertAt(ps []pgHparam, pos int, p pgHparam) []pgHparam {
 	pos = pos % (len(ps) + 1)
-	ps = append(ps, hparam{})
+	ps = append(ps, pgHparam{})
 	copy(ps[pos+1:], ps[pos:])
 	ps[pos] = p
 	return ps
 }
 
-// rendered is one rendered header value with its model.
-type rendered struct {
+// pgRendered is one rendered header value with its model.
+type pgRendered struct {
 	raw    string
-	params []hparam
+	params []pgHparam
+	branch string // a Via's branch
 }
 
-func (r *renderer) nameAddr(na GNameAddr, ctx int, special []hparam) (rendered, header.NameAddr) {
+func (r *pgRenderer) nameAddr(na pgNameAddr, ctx int, special []pgHparam) (pgRendered, header.NameAddr) {
 	var m header.NameAddr
 	ut, um := r.uri(na.URI, ctx)
 	m.URI = um
-	var ps []hparam
+	var ps []pgHparam
 	for _, p := range na.Params {
 		switch ctx {
-		case ctxContact:
+		case pgCtxContact:
 			ps = append(ps, r.contactParam(p))
-		case ctxRoute:
-			ps = append(ps, r.genericParam(p, genericParamNames))
+		case pgCtxRoute:
+			ps = append(ps, r.genericParam(p, pgGenericParamNames))
 		default:
-			ps = append(ps, r.genericParam(p, toParamNames))
+			ps = append(ps, r.genericParam(p, pgToParamNames))
 		}
 	}
 	for i, sp := range special {
-		ps = insertAt(ps, len(na.DispText)+i, sp)
+		ps = pgInsertAt(ps, len(na.DispText)+i, sp)
 	}
-	pw, pn := assemble(ps)
+	pw, pn := pgAssemble(ps)
 	m.Params = pn
 	var b strings.Builder
 	angle := true
@@ -886,7 +1000,7 @@ func (r *renderer) nameAddr(na GNameAddr, ctx int, special []hparam) (rendered, 
 		b.WriteString(r.sws())
 	case 2:
 		var words []string
-		for _, wd := range strings.Split(text(tokenChars+"     ", na.DispText, "Anonymous"), " ") {
+		for _, wd := range strings.Split(pgText(pgTokenChars+"     ", na.DispText, "Anonymous"), " ") {
 			if wd != "" {
 				words = append(words, wd)
 			}
@@ -898,14 +1012,14 @@ func (r *renderer) nameAddr(na GNameAddr, ctx int, special []hparam) (rendered, 
 			if i > 0 {
 				sep := r.lws()
 				b.WriteString(sep)
-				m.Display += refUnfold(sep)
+				m.Display += pgRefUnfold(sep)
 			}
 			b.WriteString(wd)
 			m.Display += wd
 		}
 		b.WriteString(r.lws())
 	default:
-		angle = !na.Bare || ctx == ctxRoute || strings.ContainsAny(ut, ";,?") || um.Scheme == uri.Absolute
+		angle = !na.Bare || ctx == pgCtxRoute || strings.ContainsAny(ut, ";,?") || um.Scheme == uri.Absolute
 	}
 	if angle {
 		b.WriteString("<" + ut + ">")
@@ -913,49 +1027,57 @@ func (r *renderer) nameAddr(na GNameAddr, ctx int, special []hparam) (rendered, 
 		b.WriteString(ut)
 	}
 	b.WriteString(pw)
-	return rendered{raw: b.String(), params: ps}, m
+	return pgRendered{raw: b.String(), params: ps}, m
 }
 
-func (r *renderer) via(v GVia, top bool) (rendered, header.Via) {
+func (r *pgRenderer) via(v pgVia, top bool) (pgRendered, header.Via) {
 	var m header.Via
 	var b strings.Builder
-	b.WriteString(flipCase("SIP", v.Proto))
-	b.WriteString(r.sws() + "/" + r.sws() + "2.0" + r.sws() + "/" + r.sws())
-	m.Transport = pick(transports, v.Transport)
+	b.WriteString(pgFlipCase("SIP", v.Proto))
+	s1, s2, s3, s4 := r.sws(), r.sws(), r.sws(), r.sws()
+	if pgKnownBugs["via-lws-after-version-slash"] && s1+s2+s3 == "" {
+		s4 = ""
+	}
+	b.WriteString(s1 + "/" + s2 + "2.0" + s3 + "/" + s4)
+	m.Transport = pgPick(pgTransports, v.Transport)
 	b.WriteString(m.Transport)
 	b.WriteString(r.lws())
 	m.Host = r.host(v.Host)
 	b.WriteString(m.Host)
-	if pt, pv := port(v.Port); pv != 0 {
+	if pt, pv := pgPort(v.Port); pv != 0 {
 		m.Port = pv
 		b.WriteString(r.sws() + ":" + r.sws() + pt)
 	}
-	var ps []hparam
+	var ps []pgHparam
 	for _, p := range v.Params {
 		ps = append(ps, r.viaParam(p))
 	}
-	if top || !v.NoBranch {
-		br := header.MagicCookie + text(tokenChars, v.Branch, "x")
+	branch := ""
+	// A Via below the top may have no branch, or an RFC 2543 one without
+	// the magic cookie.
+	if top || !v.NoBranch || len(v.Branch)%2 == 1 {
+		br := header.MagicCookie + pgText(pgTokenChars, v.Branch, "x")
 		if !top && v.NoBranch {
-			br = text(tokenChars, v.Branch, "1")
+			br = pgText(pgTokenChars, v.Branch, "1")
 		}
 		name := "branch"
 		if len(v.Params) > 0 {
-			name = flipCase(name, v.Params[0].Case)
+			name = pgFlipCase(name, v.Params[0].Case)
 		}
-		ps = insertAt(ps, v.BranchPos, r.mkParam(name, br, true))
+		ps = pgInsertAt(ps, v.BranchPos, r.mkParam(name, br, true))
+		branch = br
 	}
-	pw, pn := assemble(ps)
+	pw, pn := pgAssemble(ps)
 	m.Params = pn
 	b.WriteString(pw)
-	return rendered{raw: b.String(), params: ps}, m
+	return pgRendered{raw: b.String(), params: ps, branch: branch}, m
 }
 
 // ---------------------------------------------------------------------------
 // whole messages
 
-// genLine is one header field line of a generated message.
-type genLine struct {
+// pgGenLine is one header field line of a generated message.
+type pgGenLine struct {
 	Key    string   // canonical name of a known header, lower-case name of another
 	Name   string   // the name as written
 	Raw    string   // the value as written, without the white space around it
@@ -965,60 +1087,59 @@ type genLine struct {
 	ValOff int    // offset of Raw in Text
 }
 
-// genCase is a rendered message and its model.
-type genCase struct {
+// pgGenCase is a rendered message and its model.
+type pgGenCase struct {
 	Bytes   []byte
-	Lines   []genLine
+	Lines   []pgGenLine
 	Start   string
-	Want    view
+	Want    pgView
 	Queries []string
 	// Unquoted lists the quoted parameter values to look up:
 	// header key, value index, parameter name, content.
-	Unquoted []unq
+	Unquoted []pgUnq
 	HasCL    bool
 	CtlChars int // escaped control characters in quoted-strings
 }
 
-type unq struct {
+type pgUnq struct {
 	Key     string
 	Index   int
 	Name    string
 	Content string
 }
 
-type renderOpts struct {
+type pgRenderOpts struct {
 	forceCL bool // always write Content-Length (stream framing)
-	ctl     bool // allow escaped control characters in quoted-strings
 }
 
-func (r *renderer) line(key, canonical, compact, raw string, elems []string) genLine {
+func (r *pgRenderer) line(key, canonical, compact, raw string, elems []string) pgGenLine {
 	f := r.form()
 	name := canonical
 	if key == canonical && f&1 == 1 && compact != "" {
 		name = compact
 	}
-	name = flipCase(name, f>>1)
+	name = pgFlipCase(name, f>>1)
 	v := r.ws()
-	before := pick(beforeColon, v)
-	after := pick(afterColon, v/len(beforeColon))
+	before := pgPick(pgBeforeColon, v)
+	after := pgPick(pgAfterColon, v/len(pgBeforeColon))
 	if raw == "" && strings.Contains(after, "\r") {
 		after = " "
 	}
 	head := name + before + ":" + after
-	text := head + raw + pick(trailing, r.ws()) + "\r\n"
-	return genLine{Key: key, Name: name, Raw: raw, Elems: elems, List: elems != nil, Text: text, ValOff: len(head)}
+	full := head + raw + pgPick(pgTrailing, r.ws()) + "\r\n"
+	return pgGenLine{Key: key, Name: name, Raw: raw, Elems: elems, List: elems != nil, Text: full, ValOff: len(head)}
 }
 
 // listLines spreads the values of a list-valued header over lines.
-func (r *renderer) listLines(canonical, compact string, elems []string) []genLine {
+func (r *pgRenderer) listLines(canonical, compact string, elems []string) []pgGenLine {
 	var groups [][]string
 	for i, e := range elems {
-		if i == 0 || tapeAt(r.g.Split, &r.si)%2 == 1 {
+		if i == 0 || pgTapeAt(r.g.Split, &r.si)%2 == 1 {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], e)
 	}
-	var out []genLine
+	var out []pgGenLine
 	for _, g := range groups {
 		raw := g[0]
 		for _, e := range g[1:] {
@@ -1029,55 +1150,55 @@ func (r *renderer) listLines(canonical, compact string, elems []string) []genLin
 	return out
 }
 
-func methodName(g *GMsg, i int) string {
-	if i%(len(methods)+1) == len(methods) {
-		return text(tokenChars, g.MethodChars, "NEWMETHOD")
+func pgMethodName(g *pgMsg, i int) string {
+	if i%(len(pgMethods)+1) == len(pgMethods) {
+		return pgText(pgTokenChars, g.MethodChars, "NEWMETHOD")
 	}
-	return pick(methods, i)
+	return pgPick(pgMethods, i)
 }
 
 // render renders g and its model.
-func (g GMsg) render(o renderOpts) *genCase {
-	r := &renderer{g: &g, ctl: o.ctl}
-	c := &genCase{}
+func (g pgMsg) render(o pgRenderOpts) *pgGenCase {
+	r := &pgRenderer{g: &g, ctl: g.Ctl}
+	c := &pgGenCase{}
 	w := &c.Want
 	w.Values = map[string][]string{}
-	w.Gets = map[string]getResult{}
+	w.Gets = map[string]pgGetResult{}
 
 	// Start line.
-	version := flipCase("SIP/2.0", g.Version)
+	version := pgFlipCase("SIP/2.0", g.Version)
 	w.Version = version
 	var method string
 	if g.Request {
-		method = methodName(&g, g.Method)
-		ut, um := r.uri(g.RURI, ctxRURI)
+		method = pgMethodName(&g, g.Method)
+		ut, um := r.uri(g.RURI, pgCtxRURI)
 		c.Start = method + " " + ut + " " + version
 		w.Request, w.Method, w.RequestURI = true, method, um
 	} else {
-		method = methodName(&g, g.CSeqMethod)
+		method = pgMethodName(&g, g.CSeqMethod)
 		code := 100 + (g.Code-100)%600
 		if code < 100 {
 			code = 100
 		}
 		var reason strings.Builder
 		for _, v := range g.Reason {
-			reason.WriteString(pick(reasonAlpha, v))
+			reason.WriteString(pgPick(pgReasonAlpha, v))
 		}
 		c.Start = version + " " + strconv.Itoa(code) + " " + reason.String()
 		w.Method, w.StatusCode, w.Reason = method, code, reason.String()
 	}
 	w.StartLine = c.Start
 
-	var lines []genLine
-	add := func(ls ...genLine) { lines = append(lines, ls...) }
-	noteQuoted := func(key string, idx int, ps []hparam) {
+	var lines []pgGenLine
+	add := func(ls ...pgGenLine) { lines = append(lines, ls...) }
+	noteQuoted := func(key string, idx int, ps []pgHparam) {
 		seen := map[string]int{}
 		for _, p := range ps {
 			seen[strings.ToLower(p.name)]++
 		}
 		for _, p := range ps {
 			if p.quoted && seen[strings.ToLower(p.name)] == 1 {
-				c.Unquoted = append(c.Unquoted, unq{key, idx, p.name, p.content})
+				c.Unquoted = append(c.Unquoted, pgUnq{key, idx, p.name, p.content})
 			}
 		}
 	}
@@ -1085,11 +1206,14 @@ func (g GMsg) render(o renderOpts) *genCase {
 	// Via.
 	vias := g.Vias
 	if len(vias) == 0 {
-		vias = []GVia{{}}
+		vias = []pgVia{{}}
 	}
 	var viaRaw []string
 	for i, v := range vias {
 		rv, mv := r.via(v, i == 0)
+		if i == 0 {
+			w.Branch = rv.branch
+		}
 		viaRaw = append(viaRaw, rv.raw)
 		w.Vias = append(w.Vias, mv)
 		noteQuoted("Via", i, rv.params)
@@ -1101,7 +1225,7 @@ func (g GMsg) render(o renderOpts) *genCase {
 	if g.Request && len(g.Routes) > 0 {
 		var raw []string
 		for i, na := range g.Routes {
-			rv, mv := r.nameAddr(na, ctxRoute, nil)
+			rv, mv := r.nameAddr(na, pgCtxRoute, nil)
 			raw = append(raw, rv.raw)
 			w.Routes = append(w.Routes, header.Route(mv))
 			noteQuoted("Route", i, rv.params)
@@ -1121,23 +1245,25 @@ func (g GMsg) render(o renderOpts) *genCase {
 	}
 
 	// To and From.
-	var toSpecial []hparam
+	var toSpecial []pgHparam
 	if g.ToHasTag || (!g.Request && w.StatusCode > 100 && len(g.ToTag) > 0) {
-		toSpecial = append(toSpecial, r.mkParam(flipCase("tag", g.To.URI.Case>>7), text(tokenChars, g.ToTag, "a1"), true))
+		w.ToTag = pgText(pgTokenChars, g.ToTag, "a1")
+		toSpecial = append(toSpecial, r.mkParam(pgFlipCase("tag", g.To.URI.Case>>7), w.ToTag, true))
 	}
-	rt, mt := r.nameAddr(g.To, ctxAddr, toSpecial)
+	rt, mt := r.nameAddr(g.To, pgCtxAddr, toSpecial)
 	w.To = header.To(mt)
 	noteQuoted("To", 0, rt.params)
 	add(r.line("To", "To", "t", rt.raw, nil))
-	rf, mf := r.nameAddr(g.From, ctxAddr, []hparam{r.mkParam(flipCase("tag", g.From.URI.Case>>7), text(tokenChars, g.FromTag, "1"), true)})
+	w.FromTag = pgText(pgTokenChars, g.FromTag, "1")
+	rf, mf := r.nameAddr(g.From, pgCtxAddr, []pgHparam{r.mkParam(pgFlipCase("tag", g.From.URI.Case>>7), w.FromTag, true)})
 	w.From = header.From(mf)
 	noteQuoted("From", 0, rf.params)
 	add(r.line("From", "From", "f", rf.raw, nil))
 
 	// Call-ID.
-	callID := text(wordChars, g.CallID, "c1")
+	callID := pgText(pgWordChars, g.CallID, "c1")
 	if len(g.CallHost) > 0 {
-		callID += "@" + text(wordChars, g.CallHost, "h")
+		callID += "@" + pgText(pgWordChars, g.CallHost, "h")
 	}
 	w.CallID = callID
 	add(r.line("Call-ID", "Call-ID", "i", callID, nil))
@@ -1153,7 +1279,7 @@ func (g GMsg) render(o renderOpts) *genCase {
 	} else if len(g.Contacts) > 0 {
 		var raw []string
 		for i, na := range g.Contacts {
-			rv, mv := r.nameAddr(na, ctxContact, nil)
+			rv, mv := r.nameAddr(na, pgCtxContact, nil)
 			raw = append(raw, rv.raw)
 			w.Contacts = append(w.Contacts, header.Contact{Display: mv.Display, URI: mv.URI, Params: mv.Params})
 			noteQuoted("Contact", i, rv.params)
@@ -1165,7 +1291,7 @@ func (g GMsg) render(o renderOpts) *genCase {
 	if len(g.RecordRoutes) > 0 {
 		var raw []string
 		for i, na := range g.RecordRoutes {
-			rv, mv := r.nameAddr(na, ctxRoute, nil)
+			rv, mv := r.nameAddr(na, pgCtxRoute, nil)
 			raw = append(raw, rv.raw)
 			w.RecordRoutes = append(w.RecordRoutes, header.RecordRoute(mv))
 			noteQuoted("Record-Route", i, rv.params)
@@ -1177,16 +1303,26 @@ func (g GMsg) render(o renderOpts) *genCase {
 	if len(g.Allow) > 0 {
 		var raw []string
 		for _, v := range g.Allow {
-			m := methodName(&g, v)
+			m := pgMethodName(&g, v)
 			raw = append(raw, m)
 			w.Allow = append(w.Allow, header.Allow(m))
 		}
 		add(r.listLines("Allow", "", raw)...)
 	}
+	// RFC 3261 §20.5, §20.37: Allow = "Allow" HCOLON [Method *(COMMA
+	// Method)], and so for Supported: an empty list is allowed.
+	if g.EmptyLists && !pgKnownBugs["empty-list-header"] {
+		if len(g.Allow) == 0 {
+			add(r.line("Allow", "Allow", "", "", []string{}))
+		}
+		if len(g.Supported) == 0 {
+			add(r.line("Supported", "Supported", "k", "", []string{}))
+		}
+	}
 	if len(g.Supported) > 0 {
 		var raw []string
 		for _, v := range g.Supported {
-			t := pick(optionTags, v)
+			t := pgPick(pgOptionTags, v)
 			raw = append(raw, t)
 			w.Supported = append(w.Supported, header.Supported(t))
 		}
@@ -1204,7 +1340,7 @@ func (g GMsg) render(o renderOpts) *genCase {
 	}
 	for _, s := range g.Subject {
 		t := r.freeText(s)
-		w.Subject = append(w.Subject, header.Subject(refUnfold(t)))
+		w.Subject = append(w.Subject, header.Subject(pgRefUnfold(t)))
 		add(r.line("Subject", "Subject", "s", t, nil))
 	}
 	for _, s := range g.UserAgent {
@@ -1212,18 +1348,44 @@ func (g GMsg) render(o renderOpts) *genCase {
 		if t == "" {
 			t = "sansip/0.1"
 		}
-		w.UserAgent = append(w.UserAgent, header.UserAgent(refUnfold(t)))
+		w.UserAgent = append(w.UserAgent, header.UserAgent(pgRefUnfold(t)))
 		add(r.line("User-Agent", "User-Agent", "", t, nil))
 	}
 
 	// Extension headers.
 	for _, e := range g.Ext {
-		name := flipCase(pick(extNames, e.Name), e.Case)
+		name := pgFlipCase(pgPick(pgExtNames, e.Name), e.Case)
 		t := r.freeText(e.Text)
 		if name == "X-Empty" || strings.EqualFold(name, "x-empty") {
 			t = ""
 		}
 		add(r.line(strings.ToLower(name), name, "", t, nil))
+	}
+
+	// More known headers.
+	seenExtra := map[string]bool{}
+	for _, v := range g.Extra {
+		h := pgPick(pgExtraHeaders, v)
+		v /= len(pgExtraHeaders)
+		if seenExtra[h.name] && !h.list {
+			continue // a single-valued header appears once
+		}
+		seenExtra[h.name] = true
+		expand := func(s string) string {
+			for strings.Contains(s, "~") {
+				s = strings.Replace(s, "~", r.sws(), 1)
+			}
+			return s
+		}
+		if !h.list {
+			add(r.line(h.name, h.name, h.compact, expand(pgPick(h.values, v)), nil))
+			continue
+		}
+		var elems []string
+		for i := 0; i <= v%3; i++ {
+			elems = append(elems, expand(pgPick(h.values, v/3+i)))
+		}
+		add(r.listLines(h.name, h.compact, elems)...)
 	}
 
 	// Body, Content-Type, Content-Length.
@@ -1263,26 +1425,26 @@ func (g GMsg) render(o renderOpts) *genCase {
 	first := map[string]string{}
 	var keys []string
 	for _, l := range lines {
-		w.Headers = append(w.Headers, nameValue{l.Name, refUnfold(l.Raw)})
+		w.Headers = append(w.Headers, pgNameValue{l.Name, pgRefUnfold(l.Raw)})
 		if _, ok := first[l.Key]; !ok {
-			first[l.Key] = refUnfold(l.Raw)
+			first[l.Key] = pgRefUnfold(l.Raw)
 			keys = append(keys, l.Key)
 		}
 		if l.List {
 			for _, e := range l.Elems {
-				byKey[l.Key] = append(byKey[l.Key], refUnfold(e))
+				byKey[l.Key] = append(byKey[l.Key], pgRefUnfold(e))
 			}
 		} else {
-			byKey[l.Key] = append(byKey[l.Key], refUnfold(l.Raw))
+			byKey[l.Key] = append(byKey[l.Key], pgRefUnfold(l.Raw))
 		}
 	}
 	query := func(q, key string) {
 		c.Queries = append(c.Queries, q)
 		w.Values[q] = byKey[key]
 		if v, ok := first[key]; ok {
-			w.Gets[q] = getResult{v, true}
+			w.Gets[q] = pgGetResult{v, true}
 		} else {
-			w.Gets[q] = getResult{}
+			w.Gets[q] = pgGetResult{}
 		}
 	}
 	for i, k := range keys {
@@ -1293,7 +1455,7 @@ func (g GMsg) render(o renderOpts) *genCase {
 			continue
 		}
 		query(id.Name(), k)
-		query(flipCase(id.Name(), uint32(i)*0x9e3779b9|1), k)
+		query(pgFlipCase(id.Name(), uint32(i)*0x9e3779b9|1), k)
 		if id.Compact() != "" {
 			query(strings.ToUpper(id.Compact()), k)
 		}
@@ -1313,10 +1475,10 @@ func (g GMsg) render(o renderOpts) *genCase {
 
 // freeText renders TEXT-UTF8 content without white space at its ends; a
 // SP inside may be written as a line fold.
-func (r *renderer) freeText(idx []int) string {
+func (r *pgRenderer) freeText(idx []int) string {
 	var t strings.Builder
 	for _, v := range idx {
-		t.WriteString(pick(textAlpha, v))
+		t.WriteString(pgPick(pgTextAlpha, v))
 	}
 	s := strings.Trim(t.String(), " \t")
 	var b strings.Builder
@@ -1332,23 +1494,23 @@ func (r *renderer) freeText(idx []int) string {
 
 // shuffle reorders the lines by the Order tape, keeping the lines of each
 // header in their order.
-func (r *renderer) shuffle(lines []genLine) []genLine {
+func (r *pgRenderer) shuffle(lines []pgGenLine) []pgGenLine {
 	if len(r.g.Order) == 0 {
 		return lines
 	}
 	keys := make([]int, len(lines))
 	for i := range keys {
-		keys[i] = tapeAt(r.g.Order, &r.oi)
+		keys[i] = pgTapeAt(r.g.Order, &r.oi)
 	}
 	idx := make([]int, len(lines))
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
-	out := make([]genLine, len(lines))
+	out := make([]pgGenLine, len(lines))
 	// Positions taken by each header, in output order, get its lines in
 	// their original order.
-	next := map[string][]genLine{}
+	next := map[string][]pgGenLine{}
 	for _, l := range lines {
 		next[l.Key] = append(next[l.Key], l)
 	}
@@ -1360,17 +1522,17 @@ func (r *renderer) shuffle(lines []genLine) []genLine {
 	return out
 }
 
-func (b GBody) render() (body, ctype string) {
+func (b pgBody) render() (body, ctype string) {
 	switch b.Kind % 4 {
 	case 1:
 		var s strings.Builder
 		for _, v := range b.Data {
-			s.WriteString(pick(bodyTextAlpha, v))
+			s.WriteString(pgPick(pgBodyTextAlpha, v))
 		}
 		if s.Len() == 0 {
 			s.WriteString("hello")
 		}
-		return s.String(), pick([]string{"text/plain", "text/plain;charset=utf-8", "text/plain ; charset=\"UTF-8\""}, len(b.Data))
+		return s.String(), pgPick([]string{"text/plain", "text/plain;charset=utf-8", "text/plain ; charset=\"UTF-8\""}, len(b.Data))
 	case 2:
 		n := 0
 		for _, v := range b.Data {
