@@ -216,12 +216,13 @@ func expectEnd(h, s string, i int) error {
 
 // CutList returns the first element of a comma-separated header value
 // and the rest after the comma, both trimmed of LWS; the rest is a
-// substring of s, as written. Commas inside
-// quoted-strings, comments and angle brackets do not split. comma reports
+// substring of s, as written. Commas inside quoted-strings and angle
+// brackets do not split. (No list-valued SIP header carries comments, and
+// parentheses are legal unescaped in URIs, so they are plain characters.) comma reports
 // whether a comma was found; ok is false if the value ends inside a
 // quoted-string, a comment or brackets.
 func CutList(s string) (first, rest string, comma, ok bool) {
-	depthAngle, depthParen := 0, 0
+	depth := 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '"':
@@ -231,28 +232,18 @@ func CutList(s string) (first, rest string, comma, ok bool) {
 			}
 			i = e - 1
 		case '<':
-			depthAngle++
+			depth++
 		case '>':
-			if depthAngle > 0 {
-				depthAngle--
-			}
-		case '(':
-			depthParen++
-		case ')':
-			if depthParen > 0 {
-				depthParen--
-			}
-		case '\\':
-			if depthParen > 0 {
-				i++
+			if depth > 0 {
+				depth--
 			}
 		case ',':
-			if depthAngle == 0 && depthParen == 0 {
+			if depth == 0 {
 				return abnf.TrimLWS(s[:i]), abnf.TrimLWS(s[i+1:]), true, true
 			}
 		}
 	}
-	return abnf.TrimLWS(s), "", false, depthAngle == 0 && depthParen == 0
+	return abnf.TrimLWS(s), "", false, depth == 0
 }
 
 // Elements yields each element of a comma-separated header value (RFC 3261

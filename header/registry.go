@@ -1,5 +1,7 @@
 package header
 
+import "github.com/sansip/sansip/internal/abnf"
+
 // parsers maps each known header to a function that parses one of its
 // values, for validating text that an application puts into a message and
 // for tools that show typed values (ParseAny).
@@ -49,9 +51,20 @@ func init() {
 	registerMore()
 }
 
-// CheckText reports whether v can be a header value at all: it holds no CR,
-// LF or NUL and no control character other than HTAB, so that it cannot end
-// its line or smuggle in another header field.
+// CheckLine reports whether v can sit in a header field line without
+// ending it or smuggling in another: it holds no CR, LF or NUL.
+func CheckLine(h, v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return errAt(h, i, ErrSyntax)
+		}
+	}
+	return nil
+}
+
+// CheckText reports whether v is TEXT-UTF8 with white space (RFC 3261
+// §25.1), the most a value without a known grammar may hold: no control
+// character other than HTAB.
 func CheckText(h, v string) error {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -62,15 +75,16 @@ func CheckText(h, v string) error {
 	return nil
 }
 
-// ValidateValue checks the text of a whole header field value for the
-// header id: CheckText, then, for a header sansip knows, its grammar (every
-// element of a list). Unknown headers need only pass CheckText.
+// ValidateValue checks the text of a whole header field value that an
+// application puts into a message under the header id: CheckLine, then,
+// for a header sansip knows, its grammar (every element of a list), and for
+// any other header CheckText.
 func ValidateValue(id ID, name, v string) error {
-	if err := CheckText(name, v); err != nil {
+	if err := CheckLine(name, v); err != nil {
 		return err
 	}
 	if id >= numIDs || parsers[id] == nil {
-		return nil
+		return CheckText(name, v)
 	}
 	_, err := ParseAny(id, name, v)
 	return err
@@ -91,6 +105,9 @@ func ParseAny(id ID, name, v string) ([]any, error) {
 			return nil, err
 		}
 		return []any{x}, nil
+	}
+	if id.AllowsEmpty() && abnf.TrimLWS(v) == "" {
+		return nil, nil
 	}
 	var out []any
 	for e, ok := range Elements(v) {

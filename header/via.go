@@ -145,7 +145,7 @@ func (v *Via) parse(s string) (int, error) {
 	// Fast path for the usual "SIP/2.0/" prefix.
 	if len(s) >= i+8 && (s[i]|0x20) == 's' && (s[i+1]|0x20) == 'i' && (s[i+2]|0x20) == 'p' &&
 		s[i+3] == '/' && s[i+4] == '2' && s[i+5] == '.' && s[i+6] == '0' && s[i+7] == '/' {
-		i += 8
+		i = abnf.SkipLWS(s, i+8) // SLASH = SWS "/" SWS
 	} else {
 		n := abnf.Span(s, i, abnf.Token)
 		if n == i {

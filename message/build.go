@@ -232,8 +232,10 @@ func NewResponse(req *Message, code int, reason string, o ResponseOptions) (*Mes
 }
 
 // appendResponse writes a response to m with the fields RFC 3261 §8.2.6.2
-// copies. It reports which of Via, From, Call-ID, CSeq and To it found, as
-// bits 1, 2, 4, 8 and 16.
+// copies. It reports which of Via, From, Call-ID, CSeq and To it copied, as
+// bits 1, 2, 4, 8 and 16. A field whose line holds a CR, LF or NUL other
+// than its line end and folds (possible only in a message that failed to
+// parse) is never echoed.
 func (m *Message) appendResponse(b []byte, code int, reason, tag string, delay time.Duration) ([]byte, uint8) {
 	b = append(b, "SIP/2.0 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
@@ -243,33 +245,20 @@ func (m *Message) appendResponse(b []byte, code int, reason, tag string, delay t
 	var seen uint8
 	for i := range m.x.Fields {
 		f := &m.x.Fields[i]
+		var bit uint8
 		switch f.ID {
 		case header.IDVia:
-			seen |= 1
-			b = append(b, f.Line...)
+			bit = 1
 		case header.IDFrom:
-			seen |= 2
-			b = append(b, f.Line...)
+			bit = 2
 		case header.IDCallID:
-			seen |= 4
-			b = append(b, f.Line...)
+			bit = 4
 		case header.IDCSeq:
-			seen |= 8
-			b = append(b, f.Line...)
+			bit = 8
 		case header.IDTo:
-			seen |= 16
-			if tag == "" {
-				b = append(b, f.Line...)
-				continue
-			}
-			b = append(b, f.Line[:len(f.Name())]...)
-			b = append(b, ": "...)
-			b = append(b, f.RawValue()...)
-			b = append(b, ";tag="...)
-			b = append(b, tag...)
-			b = append(b, '\r', '\n')
+			bit = 16
 		case header.IDTimestamp:
-			if code != 100 {
+			if code != 100 || !safeLine(f.Line) {
 				continue
 			}
 			if delay <= 0 {
@@ -281,10 +270,49 @@ func (m *Message) appendResponse(b []byte, code int, reason, tag string, delay t
 			b = append(b, ' ')
 			b = strconv.AppendFloat(b, delay.Seconds(), 'f', 3, 64)
 			b = append(b, '\r', '\n')
+			continue
+		default:
+			continue
 		}
+		if !safeLine(f.Line) {
+			continue
+		}
+		seen |= bit
+		if bit != 16 || tag == "" {
+			b = append(b, f.Line...)
+			continue
+		}
+		b = append(b, f.Line[:len(f.Name())]...)
+		b = append(b, ": "...)
+		b = append(b, f.RawValue()...)
+		b = append(b, ";tag="...)
+		b = append(b, tag...)
+		b = append(b, '\r', '\n')
 	}
 	b = append(b, "Content-Length: 0\r\n\r\n"...)
 	return b, seen
+}
+
+// safeLine reports whether a field line holds CR and LF only as its line
+// end and in folds, and no NUL outside a quoted-pair.
+func safeLine(line string) bool {
+	body := line[:len(line)-2]
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '\r':
+			if i+2 >= len(body) || body[i+1] != '\n' || (body[i+2] != ' ' && body[i+2] != '\t') {
+				return false
+			}
+			i++
+		case '\n':
+			return false
+		case 0:
+			if i == 0 || body[i-1] != '\\' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // timestampValue returns the time part of a Timestamp value, dropping any

@@ -86,6 +86,9 @@ func (m *Message) Values(name string) []string {
 			out = append(out, f.Value())
 			continue
 		}
+		if id.AllowsEmpty() && f.RawValue() == "" {
+			continue
+		}
 		for e := range header.Elements(f.Value()) {
 			out = append(out, e)
 		}

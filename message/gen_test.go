@@ -370,16 +370,7 @@ func pgGenMsg() gopter.Gen {
 // TestPropKnownBugs runs each one's smallest reproduction: it skips with
 // "BUG: ..." while the bug is there, and fails once the bug is fixed, to
 // say that the entry must go so that the generator covers the input again.
-var pgKnownBugs = map[string]bool{
-	"via-lws-after-version-slash":  true,
-	"remove-top-via-keeps-fold":    true,
-	"paren-in-uri-splits-list":     true,
-	"quoted-fold-not-one-space":    true,
-	"error-response-echoes-bad-cr": true,
-	"error-response-incomplete":    true,
-	"empty-list-header":            true,
-	"typed-set-rejects-quoted-ctl": true,
-}
+var pgKnownBugs = map[string]bool{}
 
 // pgNoParens removes '(' and ')' from an alphabet while the
 // "paren-in-uri-splits-list" bug is open.

@@ -394,19 +394,38 @@ func TestPropRoundTrip(t *testing.T) {
 				return pgFail(c, "Clone view differs (-orig +clone):\n%s", d)
 			}
 
-			// Re-render every typed header of the clone from its values.
-			if c.CtlChars > 0 && pgKnownBugs["typed-set-rejects-quoted-ctl"] {
-				return ""
+			// Re-render every typed header of the clone from its values. A
+			// value holding a NUL (possible inside a quoted-pair, RFC 4475
+			// intmeth) is refused instead: nothing an application writes
+			// may carry a NUL, which C parsers take for the end of the text.
+			withNUL := map[string]bool{}
+			for name, v := range cl.Headers() {
+				if strings.Contains(v, "\x00") {
+					withNUL[header.CanonicalName(name)] = true
+				}
 			}
-			for _, f := range []func(*Message) error{
-				pgRetype[header.Via], pgRetype[header.From], pgRetype[header.To], pgRetype[header.CallID],
-				pgRetype[header.CSeq], pgRetype[header.MaxForwards], pgRetype[header.Contact], pgRetype[header.Route],
-				pgRetype[header.RecordRoute], pgRetype[header.Allow], pgRetype[header.Supported],
-				pgRetype[header.Expires], pgRetype[header.Subject], pgRetype[header.UserAgent],
+			for _, r := range []struct {
+				name string
+				f    func(*Message) error
+			}{
+				{"Via", pgRetype[header.Via]}, {"From", pgRetype[header.From]}, {"To", pgRetype[header.To]},
+				{"Call-ID", pgRetype[header.CallID]}, {"CSeq", pgRetype[header.CSeq]},
+				{"Max-Forwards", pgRetype[header.MaxForwards]}, {"Contact", pgRetype[header.Contact]},
+				{"Route", pgRetype[header.Route]}, {"Record-Route", pgRetype[header.RecordRoute]},
+				{"Allow", pgRetype[header.Allow]}, {"Supported", pgRetype[header.Supported]},
+				{"Expires", pgRetype[header.Expires]}, {"Subject", pgRetype[header.Subject]},
+				{"User-Agent", pgRetype[header.UserAgent]},
 			} {
-				if err := f(cl); err != nil {
+				err := r.f(cl)
+				switch {
+				case withNUL[r.name] && err == nil:
+					return pgFail(c, "a typed %s value with a NUL was written back", r.name)
+				case !withNUL[r.name] && err != nil:
 					return pgFail(c, "re-rendering a typed header: %v", err)
 				}
+			}
+			if len(withNUL) > 0 {
+				return ""
 			}
 			extra := pgExtraTyped(cl)
 			for _, f := range []func(*Message) error{
@@ -963,7 +982,9 @@ func pgEchoedFault(req *Message, err error) bool {
 	}
 	switch {
 	case errors.Is(err, parser.ErrMissingHeader):
-		return n == 0
+		// Missing from the request, or left out because its line held a
+		// bare CR, LF or NUL that must never be echoed.
+		return n == 0 || bad
 	case errors.Is(err, parser.ErrMultipleValues):
 		return n > 1
 	}
@@ -1145,8 +1166,13 @@ func init() {
 			if !ok {
 				return nil
 			}
-			if _, err := Parse(resp.Bytes(), nil); err != nil {
-				return fmt.Errorf("the 400 does not parse: %v: %q", err, resp.Bytes())
+			rb := string(resp.Bytes())
+			if strings.Count(rb, "\r") != strings.Count(rb, "\r\n") {
+				return fmt.Errorf("the 400 echoes the bare CR: %q", rb)
+			}
+			// The broken From is left out; everything else is there.
+			if _, err := Parse(resp.Bytes(), nil); err != nil && !(errors.Is(err, parser.ErrMissingHeader) && strings.Contains(err.Error(), "From")) {
+				return fmt.Errorf("the 400 does not parse: %v: %q", err, rb)
 			}
 			return nil
 		},

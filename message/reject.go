@@ -20,7 +20,10 @@ import (
 // without a top Via whose sent-by parses or a CSeq that names a method, which
 // the answer needs to reach the client and match its transaction. Missing or
 // malformed From, To and Call-ID fields are echoed as they came, or left
-// out (RFC 4475 insuf: "ideally respond 400"). gen makes the To tag.
+// out (RFC 4475 insuf: "ideally respond 400"); a field line that holds a
+// bare CR, LF or NUL is never echoed; and when scanning stopped early (a
+// broken line, a limit), all five fields must have been read.
+// gen makes the To tag.
 func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message, ok bool) {
 	if req == nil || err == nil || !req.x.Request || req.x.Method == "ACK" || errors.Is(err, parser.ErrKeepAlive) {
 		return nil, false
@@ -28,7 +31,7 @@ func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message,
 	// The response goes to the top Via's sent-by: its sent-protocol and
 	// host must parse, even if its parameters do not (RFC 4475 badinv01).
 	vi := req.firstIndex(header.IDVia, "", -1)
-	if vi < 0 {
+	if vi < 0 || !safeLine(req.x.Fields[vi].Line) {
 		return nil, false
 	}
 	top, _, _, _ := header.CutList(req.x.Fields[vi].RawValue())
@@ -40,7 +43,7 @@ func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message,
 	// echoed as it came (RFC 4475 scalar02). A missing From, To or Call-ID
 	// does not stop the answer (RFC 4475 insuf: "ideally respond 400").
 	ci := req.firstIndex(header.IDCSeq, "", -1)
-	if ci < 0 {
+	if ci < 0 || !safeLine(req.x.Fields[ci].Line) {
 		return nil, false
 	}
 	method, okm := cseqMethod(req.x.Fields[ci].RawValue())
@@ -60,7 +63,13 @@ func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message,
 			tag = gen.Tag()
 		}
 	}
-	b, _ := req.appendResponse(nil, code, reason, tag, 0)
+	b, seen := req.appendResponse(nil, code, reason, tag, 0)
+	if req.x.Partial && seen != 31 {
+		// Scanning stopped early: a field missing from the index may be in
+		// the request after the point where it stopped, so an answer
+		// without it would misreport the request.
+		return nil, false
+	}
 	m, _ := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
 	if m == nil {
 		return nil, false

@@ -38,6 +38,9 @@ func All[T any, P header.Value[T]](m *Message) ([]T, error) {
 			vals = append(vals, v)
 			continue
 		}
+		if id.AllowsEmpty() && f.RawValue() == "" {
+			continue
+		}
 		for e, ok := range header.Elements(f.RawValue()) {
 			if !ok || e == "" {
 				return nil, m.fieldError(i, parser.ErrHeaderValue, header.ErrSyntax)
@@ -77,7 +80,7 @@ func render[T any, P header.Value[T]](v T) (string, error) {
 	var buf [128]byte
 	text := string(P(&v).AppendTo(buf[:0]))
 	name := P(&v).HeaderName()
-	if err := header.CheckText(name, text); err != nil {
+	if err := header.CheckLine(name, text); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var back T

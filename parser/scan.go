@@ -42,7 +42,8 @@ type Field struct {
 }
 
 // NewField returns the field "name: value\r\n". It does not check name or
-// value; callers validate them first.
+// value; callers validate them first. A value may hold line folds (a rest
+// of a received value kept as written).
 func NewField(name, value string) Field {
 	line := name + ": " + value + "\r\n"
 	return Field{
@@ -51,6 +52,7 @@ func NewField(name, value string) Field {
 		nameEnd:  uint16(len(name)),
 		valStart: uint16(len(name) + 2),
 		valEnd:   uint16(len(name) + 2 + len(value)),
+		folded:   strings.IndexByte(value, '\r') >= 0,
 	}
 }
 
@@ -113,6 +115,10 @@ type Index struct {
 	// End is the offset just past the body. Octets from End on are not part
 	// of the message (RFC 4475 dblreq).
 	Start, End int
+	// Partial is true when scanning stopped before the end of the header
+	// section (a limit, a broken line): fields after that point are not in
+	// Fields, so their absence means nothing.
+	Partial bool
 }
 
 // Scan indexes the message in src. fields is storage for the header
@@ -125,7 +131,7 @@ type Index struct {
 // stops early only when a limit is exceeded or the framing is broken.
 func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 	l := lim.resolve()
-	x := Index{Fields: fields[:0], ContentLength: -1}
+	x := Index{Fields: fields[:0], ContentLength: -1, Partial: true}
 	if len(src) > l.MaxMessageSize {
 		return x, &LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: len(src)}
 	}
@@ -235,6 +241,7 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 			}
 		}
 	}
+	x.Partial = false
 	if !ended && mode == Stream {
 		return x, &Error{Err: ErrNoEnd, Offset: i}
 	}

@@ -193,10 +193,8 @@ func (p *parseRun) datagram(name string, data []byte) int {
 	}
 	r := &result{file: name, offset: -1, src: data, msg: m, err: err}
 	if err == nil {
-		// The message's end, to report the octets after it (RFC 4475 dblreq).
-		if x, serr := parser.Scan(string(data), parser.Datagram, nil, nil); serr == nil && x.End < len(data) {
-			r.trailing = len(data) - x.End
-		}
+		// The octets after the message, ignored (RFC 4475 dblreq).
+		r.trailing = m.Trailing()
 	}
 	r.check()
 	p.show(r)

@@ -202,9 +202,13 @@ func Unquote(q string) string {
 			i++
 			b = append(b, in[i])
 		case c == '\r' && i+2 < len(in) && in[i+1] == '\n':
-			// A fold: CRLF WSP is equivalent to one SP.
+			// A fold, CRLF and the white space after it, is one SP, as
+			// everywhere else a value is unfolded.
 			b = append(b, ' ')
 			i += 2
+			for i+1 < len(in) && (in[i+1] == ' ' || in[i+1] == '\t') {
+				i++
+			}
 		default:
 			b = append(b, c)
 		}
