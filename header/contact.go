@@ -26,7 +26,8 @@ func (c *Contact) Parse(s string) error {
 		c.Star = true
 		return nil
 	}
-	n, err := parseNameAddr("Contact", s)
+	var n NameAddr
+	err := parseNameAddr("Contact", s, &n)
 	c.Display, c.URI, c.Params = n.Display, n.URI, n.Params
 	return err
 }

@@ -1,6 +1,8 @@
 package header
 
 import (
+	"strings"
+
 	"github.com/sansip/sansip/internal/abnf"
 	"github.com/sansip/sansip/uri"
 )
@@ -45,18 +47,18 @@ func (n NameAddr) String() string {
 
 // parseNameAddr parses ( name-addr / addr-spec ) *( SEMI generic-param )
 // from the whole of s. h names the header, for errors.
-func parseNameAddr(h, s string) (NameAddr, error) {
-	var n NameAddr
+func parseNameAddr(h, s string, n *NameAddr) error {
+	*n = NameAddr{}
 	i := abnf.SkipLWS(s, 0)
 	if i >= len(s) {
-		return n, errAt(h, i, ErrEmpty)
+		return errAt(h, i, ErrEmpty)
 	}
 	angle := -1
 	switch {
 	case s[i] == '"':
 		e, esc, ok := abnf.QuotedEnd(s, i)
 		if !ok {
-			return n, errAt(h, i, ErrSyntax)
+			return errAt(h, i, ErrSyntax)
 		}
 		if esc || hasFold(s[i:e]) {
 			n.Display = abnf.Unquote(s[i:e])
@@ -65,7 +67,7 @@ func parseNameAddr(h, s string) (NameAddr, error) {
 		}
 		j := abnf.SkipLWS(s, e)
 		if j >= len(s) || s[j] != '<' {
-			return n, errAt(h, j, ErrSyntax)
+			return errAt(h, j, ErrSyntax)
 		}
 		angle = j
 	case s[i] == '<':
@@ -88,7 +90,7 @@ func parseNameAddr(h, s string) (NameAddr, error) {
 		if j < len(s) && s[j] == '<' {
 			d := abnf.TrimLWS(s[i:j])
 			if d == "" {
-				return n, errAt(h, i, ErrSyntax)
+				return errAt(h, i, ErrSyntax)
 			}
 			if hasFold(d) {
 				d = unfold(d)
@@ -98,16 +100,13 @@ func parseNameAddr(h, s string) (NameAddr, error) {
 		}
 	}
 	if angle >= 0 {
-		end := angle + 1
-		for end < len(s) && s[end] != '>' {
-			end++
-		}
-		if end >= len(s) {
-			return n, errAt(h, angle, ErrSyntax)
+		end := strings.IndexByte(s[angle+1:], '>') + angle + 1
+		if end <= angle {
+			return errAt(h, angle, ErrSyntax)
 		}
 		u, err := uri.Parse(s[angle+1 : end])
 		if err != nil {
-			return n, errAt(h, angle+1, err)
+			return errAt(h, angle+1, err)
 		}
 		n.URI = u
 		i = end + 1
@@ -121,20 +120,20 @@ func parseNameAddr(h, s string) (NameAddr, error) {
 		}
 		u, err := uri.Parse(s[i:end])
 		if err != nil {
-			return n, errAt(h, i, err)
+			return errAt(h, i, err)
 		}
 		if u.Headers != "" {
-			return n, errAt(h, i, ErrSyntax)
+			return errAt(h, i, ErrSyntax)
 		}
 		n.URI = u
 		i = end
 	}
 	p, next, err := parseParams(h, s, i)
 	if err != nil {
-		return n, err
+		return err
 	}
 	n.Params = p
-	return n, expectEnd(h, s, next)
+	return expectEnd(h, s, next)
 }
 
 func hasFold(s string) bool {
@@ -196,7 +195,7 @@ type (
 func (From) HeaderName() string { return "From" }
 
 // Parse parses a From value.
-func (v *From) Parse(s string) error { n, err := parseNameAddr("From", s); *v = From(n); return err }
+func (v *From) Parse(s string) error { return parseNameAddr("From", s, (*NameAddr)(v)) }
 
 // AppendTo appends the From value.
 func (v From) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -208,7 +207,7 @@ func (v From) Tag() string { return NameAddr(v).Tag() }
 func (To) HeaderName() string { return "To" }
 
 // Parse parses a To value.
-func (v *To) Parse(s string) error { n, err := parseNameAddr("To", s); *v = To(n); return err }
+func (v *To) Parse(s string) error { return parseNameAddr("To", s, (*NameAddr)(v)) }
 
 // AppendTo appends the To value.
 func (v To) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -220,7 +219,7 @@ func (v To) Tag() string { return NameAddr(v).Tag() }
 func (Route) HeaderName() string { return "Route" }
 
 // Parse parses one Route value.
-func (v *Route) Parse(s string) error { n, err := parseNameAddr("Route", s); *v = Route(n); return err }
+func (v *Route) Parse(s string) error { return parseNameAddr("Route", s, (*NameAddr)(v)) }
 
 // AppendTo appends the Route value.
 func (v Route) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -229,11 +228,7 @@ func (v Route) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
 func (RecordRoute) HeaderName() string { return "Record-Route" }
 
 // Parse parses one Record-Route value.
-func (v *RecordRoute) Parse(s string) error {
-	n, err := parseNameAddr("Record-Route", s)
-	*v = RecordRoute(n)
-	return err
-}
+func (v *RecordRoute) Parse(s string) error { return parseNameAddr("Record-Route", s, (*NameAddr)(v)) }
 
 // AppendTo appends the Record-Route value.
 func (v RecordRoute) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -242,7 +237,7 @@ func (v RecordRoute) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) 
 func (Path) HeaderName() string { return "Path" }
 
 // Parse parses one Path value.
-func (v *Path) Parse(s string) error { n, err := parseNameAddr("Path", s); *v = Path(n); return err }
+func (v *Path) Parse(s string) error { return parseNameAddr("Path", s, (*NameAddr)(v)) }
 
 // AppendTo appends the Path value.
 func (v Path) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -252,9 +247,7 @@ func (ServiceRoute) HeaderName() string { return "Service-Route" }
 
 // Parse parses one Service-Route value.
 func (v *ServiceRoute) Parse(s string) error {
-	n, err := parseNameAddr("Service-Route", s)
-	*v = ServiceRoute(n)
-	return err
+	return parseNameAddr("Service-Route", s, (*NameAddr)(v))
 }
 
 // AppendTo appends the Service-Route value.
@@ -265,9 +258,7 @@ func (PAssertedIdentity) HeaderName() string { return "P-Asserted-Identity" }
 
 // Parse parses one P-Asserted-Identity value.
 func (v *PAssertedIdentity) Parse(s string) error {
-	n, err := parseNameAddr("P-Asserted-Identity", s)
-	*v = PAssertedIdentity(n)
-	return err
+	return parseNameAddr("P-Asserted-Identity", s, (*NameAddr)(v))
 }
 
 // AppendTo appends the P-Asserted-Identity value.
@@ -278,9 +269,7 @@ func (PPreferredIdentity) HeaderName() string { return "P-Preferred-Identity" }
 
 // Parse parses one P-Preferred-Identity value.
 func (v *PPreferredIdentity) Parse(s string) error {
-	n, err := parseNameAddr("P-Preferred-Identity", s)
-	*v = PPreferredIdentity(n)
-	return err
+	return parseNameAddr("P-Preferred-Identity", s, (*NameAddr)(v))
 }
 
 // AppendTo appends the P-Preferred-Identity value.
@@ -290,11 +279,7 @@ func (v PPreferredIdentity) AppendTo(b []byte) []byte { return NameAddr(v).Appen
 func (ReferTo) HeaderName() string { return "Refer-To" }
 
 // Parse parses a Refer-To value.
-func (v *ReferTo) Parse(s string) error {
-	n, err := parseNameAddr("Refer-To", s)
-	*v = ReferTo(n)
-	return err
-}
+func (v *ReferTo) Parse(s string) error { return parseNameAddr("Refer-To", s, (*NameAddr)(v)) }
 
 // AppendTo appends the Refer-To value.
 func (v ReferTo) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -303,11 +288,7 @@ func (v ReferTo) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
 func (ReferredBy) HeaderName() string { return "Referred-By" }
 
 // Parse parses a Referred-By value.
-func (v *ReferredBy) Parse(s string) error {
-	n, err := parseNameAddr("Referred-By", s)
-	*v = ReferredBy(n)
-	return err
-}
+func (v *ReferredBy) Parse(s string) error { return parseNameAddr("Referred-By", s, (*NameAddr)(v)) }
 
 // AppendTo appends the Referred-By value.
 func (v ReferredBy) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
@@ -316,11 +297,7 @@ func (v ReferredBy) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }
 func (ReplyTo) HeaderName() string { return "Reply-To" }
 
 // Parse parses a Reply-To value.
-func (v *ReplyTo) Parse(s string) error {
-	n, err := parseNameAddr("Reply-To", s)
-	*v = ReplyTo(n)
-	return err
-}
+func (v *ReplyTo) Parse(s string) error { return parseNameAddr("Reply-To", s, (*NameAddr)(v)) }
 
 // AppendTo appends the Reply-To value.
 func (v ReplyTo) AppendTo(b []byte) []byte { return NameAddr(v).AppendTo(b) }

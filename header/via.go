@@ -182,18 +182,8 @@ func (v *Via) parse(s string) (int, error) {
 	}
 	// sent-by = host [ COLON port ]
 	start := i
-	if i < len(s) && s[i] == '[' {
-		for i < len(s) && s[i] != ']' {
-			i++
-		}
-		if i >= len(s) {
-			return 0, errAt(h, start, uri.ErrHost)
-		}
-		i++
-	} else {
-		i = abnf.Span(s, i, abnf.Host)
-	}
-	if i == start || !uri.ValidHost(s[start:i]) {
+	i, ok := uri.ScanHost(s, i)
+	if i == start || !ok {
 		return 0, errAt(h, start, uri.ErrHost)
 	}
 	v.Host = s[start:i]

@@ -3,6 +3,9 @@ package message
 import (
 	"os"
 	"testing"
+
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/uri"
 )
 
 func loadInvite(b *testing.B) []byte {
@@ -64,5 +67,33 @@ func BenchmarkParseIntoInvite(b *testing.B) {
 		sinkInt = m.CSeq().Seq
 		sinkStr = m.CallID()
 		sinkStr = m.FromTag()
+	}
+}
+
+// BenchmarkForwardInvite is what a stateless proxy does per request:
+// parse into a reused message, add a Via, decrement Max-Forwards, add a
+// Record-Route and render.
+func BenchmarkForwardInvite(b *testing.B) {
+	data := loadInvite(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var m Message
+	buf := make([]byte, 0, 2048)
+	via := header.Via{Transport: "UDP", Host: "proxy.example.org", Params: ";branch=z9hG4bKnashds8"}
+	rr := header.RecordRoute{URI: uri.URI{Scheme: uri.SIP, Host: "proxy.example.org", Params: ";lr"}}
+	for b.Loop() {
+		if err := ParseInto(&m, data, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.PrependVia(via); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.DecrementMaxForwards(); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.PrependRecordRoute(rr); err != nil {
+			b.Fatal(err)
+		}
+		buf = m.AppendTo(buf[:0])
 	}
 }

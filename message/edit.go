@@ -224,10 +224,7 @@ func (m *Message) removeField(at int) {
 
 // touched drops the cached typed values of a header after an edit.
 func (m *Message) touched(id header.ID, name string) {
-	switch id {
-	case header.IDVia, header.IDFrom, header.IDTo, header.IDCallID, header.IDCSeq, header.IDMaxForwards:
-		m.loaded = false
-	}
+	m.stale |= staleBit(id)
 	if m.cache != nil {
 		delete(m.cache, cacheKey(id, name))
 	}
@@ -301,12 +298,26 @@ func (m *Message) setContentLength(n int) {
 
 // PrependVia inserts v as the new top Via value (RFC 3261 §16.6 step 8).
 func (m *Message) PrependVia(v header.Via) error {
-	text, err := render(v)
-	if err != nil {
-		return err
+	var buf, again [256]byte
+	b := v.AppendTo(append(buf[:0], "Via: "...))
+	line := string(append(b, '\r', '\n'))
+	text := line[5 : len(line)-2]
+	// The same check as render, without its generic detour: the value must
+	// hold no CR, LF or NUL and survive parse and render unchanged.
+	var back header.Via
+	if err := header.CheckLine("Via", text); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	m.insertField(m.firstIndex(header.IDVia, "", 0), parser.NewField("Via", text))
+	if err := back.Parse(text); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if string(back.AppendTo(again[:0])) != text {
+		return fmt.Errorf("%w: Via value %q does not survive a round trip", ErrInvalid, text)
+	}
+	m.insertField(m.firstIndex(header.IDVia, "", 0), parser.FieldOf(line, 3, 5, len(line)-2))
 	m.touched(header.IDVia, "")
+	m.topVia, m.viaOK = back, true
+	m.stale &^= staleVia
 	return nil
 }
 
@@ -351,14 +362,48 @@ func (m *Message) DecrementMaxForwards() (int, error) {
 	default:
 		n--
 	}
-	m.setField(header.IDMaxForwards, "Max-Forwards", strconv.Itoa(n))
+	f := maxForwardsFields[n]
+	if i := m.firstIndex(header.IDMaxForwards, "", -1); i >= 0 {
+		m.deleteFields(header.IDMaxForwards, "")
+		m.insertField(i, f)
+	} else {
+		m.insertField(len(m.x.Fields), f)
+	}
+	m.touched(header.IDMaxForwards, "")
+	m.maxFwd = int16(n)
+	m.stale &^= staleMaxFwd
 	return n, nil
 }
+
+// maxForwardsFields holds the 256 possible Max-Forwards fields, so that a
+// proxy's decrement allocates nothing.
+var maxForwardsFields = func() (t [256]parser.Field) {
+	for i := range t {
+		t[i] = parser.NewField("Max-Forwards", strconv.Itoa(i))
+	}
+	return t
+}()
 
 // PrependRecordRoute inserts rr before any existing Record-Route values
 // (RFC 3261 §16.6 step 4).
 func (m *Message) PrependRecordRoute(rr header.RecordRoute) error {
-	return Prepend(m, rr)
+	var buf, again [256]byte
+	b := rr.AppendTo(append(buf[:0], "Record-Route: "...))
+	line := string(append(b, '\r', '\n'))
+	text := line[14 : len(line)-2]
+	var back header.RecordRoute
+	if err := header.CheckLine("Record-Route", text); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := back.Parse(text); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if string(back.AppendTo(again[:0])) != text {
+		return fmt.Errorf("%w: Record-Route value %q does not survive a round trip", ErrInvalid, text)
+	}
+	m.insertField(m.firstIndex(header.IDRecordRoute, "", 0), parser.FieldOf(line, 12, 14, len(line)-2))
+	m.touched(header.IDRecordRoute, "")
+	return nil
 }
 
 // PrependRoute inserts r as the first Route value.

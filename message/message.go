@@ -43,9 +43,9 @@ type Message struct {
 	ruri       uri.URI // the parsed Request-URI, for requests
 	startDirty bool    // the start line must be rendered from its parts
 
-	// What the layers above read on every message, kept current: loaded is
-	// false after an edit to one of these header fields until the next read.
-	loaded  bool
+	// What the layers above read on every message, kept current: a bit of
+	// stale is set by an edit to that header field until the next read.
+	stale   uint8
 	viaOK   bool
 	topVia  header.Via
 	fromTag string
@@ -108,13 +108,12 @@ func ParseInto(m *Message, b []byte, lim *parser.Limits) error {
 }
 
 func (m *Message) parseFrom(src string, mode parser.Mode, lim *parser.Limits) error {
-	x, err := parser.Scan(src, mode, lim, m.inline[:0])
-	m.x = x
-	if x.StartLine == "" {
+	err := parser.ScanInto(&m.x, src, mode, lim, m.inline[:0])
+	if m.x.StartLine == "" {
 		return err
 	}
 	if err == nil {
-		m.trailing = len(src) - x.End
+		m.trailing = len(src) - m.x.End
 	}
 	if verr := m.check(); err == nil {
 		err = verr
@@ -223,7 +222,6 @@ func (m *Message) check() error {
 			m.maxFwd = int16(mf)
 		}
 	}
-	m.loaded = true
 	if m.x.Request && cseqOK && m.cseq.Method != m.x.Method {
 		note(m.fieldError(idxCSeq, parser.ErrMethodMismatch, nil))
 	}
@@ -307,14 +305,14 @@ func (m *Message) Body() string { return m.x.Body }
 
 // TopVia returns the first Via value (the zero Via if there is none).
 func (m *Message) TopVia() header.Via {
-	m.load()
+	m.fresh(staleVia)
 	return m.topVia
 }
 
 // Branch returns the top Via's branch parameter, which identifies the
 // transaction (RFC 3261 §17.2.3).
 func (m *Message) Branch() string {
-	m.load()
+	m.fresh(staleVia)
 	return m.topVia.Branch()
 }
 
@@ -334,32 +332,32 @@ func (m *Message) To() header.To {
 
 // FromTag returns the From tag.
 func (m *Message) FromTag() string {
-	m.load()
+	m.fresh(staleFrom)
 	return m.fromTag
 }
 
 // ToTag returns the To tag ("" outside a dialog).
 func (m *Message) ToTag() string {
-	m.load()
+	m.fresh(staleTo)
 	return m.toTag
 }
 
 // CallID returns the Call-ID.
 func (m *Message) CallID() string {
-	m.load()
+	m.fresh(staleCallID)
 	return m.callID
 }
 
 // CSeq returns the CSeq header field.
 func (m *Message) CSeq() header.CSeq {
-	m.load()
+	m.fresh(staleCSeq)
 	return m.cseq
 }
 
 // MaxForwards returns the Max-Forwards value and whether the message has
 // one (an RFC 2543 request may not).
 func (m *Message) MaxForwards() (int, bool) {
-	m.load()
+	m.fresh(staleMaxFwd)
 	return int(m.maxFwd), m.maxFwd >= 0
 }
 
@@ -380,64 +378,85 @@ func first[T any, P header.Value[T]](m *Message, id header.ID) (T, bool, error) 
 // none.
 func (m *Message) ContentLength() int { return m.x.ContentLength }
 
-// load re-reads the core header fields after an edit.
-func (m *Message) load() {
-	if m.loaded {
+// The core header fields whose cached values an edit makes stale.
+const (
+	staleVia uint8 = 1 << iota
+	staleFrom
+	staleTo
+	staleCallID
+	staleCSeq
+	staleMaxFwd
+)
+
+// staleBit returns the stale bit of a core header, or 0.
+func staleBit(id header.ID) uint8 {
+	switch id {
+	case header.IDVia:
+		return staleVia
+	case header.IDFrom:
+		return staleFrom
+	case header.IDTo:
+		return staleTo
+	case header.IDCallID:
+		return staleCallID
+	case header.IDCSeq:
+		return staleCSeq
+	case header.IDMaxForwards:
+		return staleMaxFwd
+	}
+	return 0
+}
+
+// fresh re-reads a core header field after an edit made its cached value
+// stale.
+func (m *Message) fresh(bit uint8) {
+	if m.stale&bit == 0 {
 		return
 	}
-	m.loaded = true
-	m.viaOK, m.topVia, m.fromTag, m.toTag, m.callID, m.cseq, m.maxFwd = false, header.Via{}, "", "", "", header.CSeq{}, -1
-	var seen uint8
+	m.stale &^= bit
+	var v string
+	found := false
 	for i := range m.x.Fields {
-		f := &m.x.Fields[i]
-		var bit uint8
-		switch f.ID {
-		case header.IDVia:
-			bit = 1
-		case header.IDFrom:
-			bit = 2
-		case header.IDTo:
-			bit = 4
-		case header.IDCallID:
-			bit = 8
-		case header.IDCSeq:
-			bit = 16
-		case header.IDMaxForwards:
-			bit = 32
-		default:
-			continue
+		if f := &m.x.Fields[i]; staleBit(f.ID) == bit {
+			v, found = f.RawValue(), true
+			break
 		}
-		if seen&bit != 0 {
-			continue
-		}
-		seen |= bit
-		v := f.RawValue()
-		switch f.ID {
-		case header.IDVia:
+	}
+	switch bit {
+	case staleVia:
+		m.topVia, m.viaOK = header.Via{}, false
+		if found {
 			_, err := m.topVia.ParseFirst(v)
 			m.viaOK = err == nil
-		case header.IDFrom:
-			var from header.From
-			if from.Parse(v) == nil {
-				m.fromTag = from.Tag()
-			}
-		case header.IDTo:
-			var to header.To
-			if to.Parse(v) == nil {
-				m.toTag = to.Tag()
-			}
-		case header.IDCallID:
-			var c header.CallID
-			if c.Parse(v) == nil {
-				m.callID = string(c)
-			}
-		case header.IDCSeq:
+		}
+	case staleFrom:
+		m.fromTag = ""
+		var from header.From
+		if found && from.Parse(v) == nil {
+			m.fromTag = from.Tag()
+		}
+	case staleTo:
+		m.toTag = ""
+		var to header.To
+		if found && to.Parse(v) == nil {
+			m.toTag = to.Tag()
+		}
+	case staleCallID:
+		m.callID = ""
+		var c header.CallID
+		if found && c.Parse(v) == nil {
+			m.callID = string(c)
+		}
+	case staleCSeq:
+		m.cseq = header.CSeq{}
+		if found {
 			m.cseq.Parse(v)
-		case header.IDMaxForwards:
-			var mf header.MaxForwards
-			if mf.Parse(v) == nil {
-				m.maxFwd = int16(mf)
-			}
+		}
+	case staleMaxFwd:
+		m.maxFwd = -1
+		var mf header.MaxForwards
+		if found && mf.Parse(v) == nil {
+			m.maxFwd = int16(mf)
 		}
 	}
 }

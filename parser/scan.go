@@ -56,6 +56,21 @@ func NewField(name, value string) Field {
 	}
 }
 
+// FieldOf returns the field whose text is line ("Name: value\r\n"), with
+// the name ending at nameEnd and the value at line[valStart:valEnd]. Like
+// NewField it does not check the text; it spares the caller who built the
+// line a second copy.
+func FieldOf(line string, nameEnd, valStart, valEnd int) Field {
+	return Field{
+		Line:     line,
+		ID:       header.Lookup(line[:nameEnd]),
+		nameEnd:  uint16(nameEnd),
+		valStart: uint16(valStart),
+		valEnd:   uint16(valEnd),
+		folded:   strings.IndexByte(line[valStart:valEnd], '\r') >= 0,
+	}
+}
+
 // Name returns the field's name as written ("v", "MaX-fOrWaRdS").
 func (f *Field) Name() string { return f.Line[:f.nameEnd] }
 
@@ -130,10 +145,22 @@ type Index struct {
 // To, Call-ID and CSeq to answer 400), and returns the first error. It
 // stops early only when a limit is exceeded or the framing is broken.
 func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
-	l := lim.resolve()
-	x := Index{Fields: fields[:0], ContentLength: -1, Partial: true}
+	var x Index
+	err := ScanInto(&x, src, mode, lim, fields)
+	return x, err
+}
+
+// ScanInto is Scan writing into x, which it resets first; it lets a caller
+// that embeds an Index avoid copying one.
+func ScanInto(x *Index, src string, mode Mode, lim *Limits, fields []Field) error {
+	l := &DefaultLimits
+	if lim != nil {
+		r := lim.resolve()
+		l = &r
+	}
+	*x = Index{Fields: fields[:0], ContentLength: -1, Partial: true}
 	if len(src) > l.MaxMessageSize {
-		return x, &LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: len(src)}
+		return &LimitError{Limit: "MaxMessageSize", Max: l.MaxMessageSize, Got: len(src)}
 	}
 	// RFC 3261 §7.5: CRLFs before the start line are ignored.
 	i := 0
@@ -141,7 +168,7 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 		i += 2
 	}
 	if i == len(src) {
-		return x, &Error{Err: ErrKeepAlive, Offset: 0}
+		return &Error{Err: ErrKeepAlive, Offset: 0}
 	}
 	x.Start = i
 	var first error
@@ -154,13 +181,13 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 	// Start line.
 	nl := strings.IndexByte(src[i:], '\n')
 	if nl < 1 || src[i+nl-1] != '\r' {
-		return x, &Error{Err: ErrStartLine, Offset: i}
+		return &Error{Err: ErrStartLine, Offset: i}
 	}
 	if nl-1 > l.MaxHeaderLine {
-		return x, &LimitError{Limit: "MaxHeaderLine", Max: l.MaxHeaderLine, Got: nl - 1}
+		return &LimitError{Limit: "MaxHeaderLine", Max: l.MaxHeaderLine, Got: nl - 1}
 	}
 	x.StartLine = src[i : i+nl-1]
-	if err := scanStartLine(&x, i); err != nil {
+	if err := scanStartLine(x, i); err != nil {
 		note(err)
 	}
 	i += nl + 1
@@ -188,14 +215,14 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 			}
 			e := j + n
 			if e == start || src[e-1] != '\r' {
-				return x, &Error{Err: ErrHeaderLine, Offset: e}
+				return &Error{Err: ErrHeaderLine, Offset: e}
 			}
 			newlines++
 			if e+1 < len(src) && (src[e+1] == ' ' || src[e+1] == '\t') {
 				folded = true
 				j = e + 1
 				if j-start > l.MaxHeaderLine {
-					return x, &LimitError{Limit: "MaxHeaderLine", Max: l.MaxHeaderLine, Got: j - start}
+					return &LimitError{Limit: "MaxHeaderLine", Max: l.MaxHeaderLine, Got: j - start}
 				}
 				continue
 			}
@@ -203,13 +230,13 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 			break
 		}
 		if end < 0 {
-			return x, &Error{Err: ErrNoEnd, Offset: start}
+			return &Error{Err: ErrNoEnd, Offset: start}
 		}
 		if end-start-2 > l.MaxHeaderLine {
-			return x, &LimitError{Limit: "MaxHeaderLine", Max: l.MaxHeaderLine, Got: end - start - 2}
+			return &LimitError{Limit: "MaxHeaderLine", Max: l.MaxHeaderLine, Got: end - start - 2}
 		}
 		if len(x.Fields) >= l.MaxHeaders {
-			return x, &LimitError{Limit: "MaxHeaders", Max: l.MaxHeaders, Got: len(x.Fields) + 1}
+			return &LimitError{Limit: "MaxHeaders", Max: l.MaxHeaders, Got: len(x.Fields) + 1}
 		}
 		x.Fields = append(x.Fields, Field{})
 		f := &x.Fields[len(x.Fields)-1]
@@ -237,22 +264,22 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 		case header.IDVia:
 			vias += 1 + strings.Count(f.RawValue(), ",")
 			if vias > l.MaxVias {
-				return x, &LimitError{Limit: "MaxVias", Max: l.MaxVias, Got: vias}
+				return &LimitError{Limit: "MaxVias", Max: l.MaxVias, Got: vias}
 			}
 		}
 	}
 	x.Partial = false
 	if !ended && mode == Stream {
-		return x, &Error{Err: ErrNoEnd, Offset: i}
+		return &Error{Err: ErrNoEnd, Offset: i}
 	}
 	// A CR that does not end a line breaks the grammar, and a peer that
 	// took it for a line end would see another header field: every CR of
 	// the header section must be followed by the LF already counted.
 	if strings.Count(src[hdrStart:i], "\r") != newlines {
-		return x, bareCR(src, hdrStart, i)
+		return bareCR(src, hdrStart, i)
 	}
 	if clErr != nil {
-		return x, clErr
+		return clErr
 	}
 
 	// Body.
@@ -260,26 +287,26 @@ func Scan(src string, mode Mode, lim *Limits, fields []Field) (Index, error) {
 	switch {
 	case x.ContentLength >= 0:
 		if x.ContentLength > l.MaxBodySize {
-			return x, &LimitError{Limit: "MaxBodySize", Max: l.MaxBodySize, Got: x.ContentLength}
+			return &LimitError{Limit: "MaxBodySize", Max: l.MaxBodySize, Got: x.ContentLength}
 		}
 		if x.ContentLength > rest {
-			return x, &Error{Err: ErrTruncated, Header: "Content-Length", Offset: i}
+			return &Error{Err: ErrTruncated, Header: "Content-Length", Offset: i}
 		}
 		if mode == Stream && x.ContentLength != rest {
-			return x, &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i}
+			return &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i}
 		}
 		x.Body = src[i : i+x.ContentLength]
 	case mode == Stream:
 		// RFC 3261 §18.3: Content-Length is mandatory on a stream.
-		return x, &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i, Cause: header.ErrEmpty}
+		return &Error{Err: ErrContentLength, Header: "Content-Length", Offset: i, Cause: header.ErrEmpty}
 	default:
 		if rest > l.MaxBodySize {
-			return x, &LimitError{Limit: "MaxBodySize", Max: l.MaxBodySize, Got: rest}
+			return &LimitError{Limit: "MaxBodySize", Max: l.MaxBodySize, Got: rest}
 		}
 		x.Body = src[i:]
 	}
 	x.End = i + len(x.Body)
-	return x, first
+	return first
 }
 
 // bareCR locates the first CR of src[from:to] that is not followed by LF.

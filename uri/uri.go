@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/sansip/sansip/internal/abnf"
 )
@@ -143,21 +144,12 @@ func (u *URI) parseSIP(s string, i int) error {
 	// userinfo: everything before the first '@'. Neither '@' nor any of the
 	// delimiters after hostport may appear unescaped in a user, so the first
 	// '@' ends it (RFC 4475 semiuri: "user;par=u%40example.net").
-	at := -1
-	for j := i; j < len(s); j++ {
-		if s[j] == '@' {
-			at = j
-			break
-		}
-	}
-	if at >= 0 {
+	if at := strings.IndexByte(s[i:], '@'); at >= 0 {
+		at += i
 		userinfo := s[i:at]
 		user, pass := userinfo, ""
-		for j := 0; j < len(userinfo); j++ {
-			if userinfo[j] == ':' {
-				user, pass = userinfo[:j], userinfo[j+1:]
-				break
-			}
+		if c := strings.IndexByte(userinfo, ':'); c >= 0 {
+			user, pass = userinfo[:c], userinfo[c+1:]
 		}
 		if user == "" || !abnf.Escaped(user, abnf.Unreserved|abnf.UserExtra) {
 			return fail(i, ErrUser)
@@ -175,8 +167,10 @@ func (u *URI) parseSIP(s string, i int) error {
 	i = end
 	if i < len(s) && s[i] == ';' {
 		start := i
-		for i < len(s) && s[i] != '?' {
-			i++
+		if q := strings.IndexByte(s[i:], '?'); q >= 0 {
+			i += q
+		} else {
+			i = len(s)
 		}
 		if err := checkParams(s[start:i], start); err != nil {
 			return err
@@ -210,10 +204,11 @@ func (u *URI) parseHostPort(s string, i int) (int, error) {
 		}
 		i = j + 1
 	} else {
-		i = abnf.Span(s, i, abnf.Host)
-		if !validHostname(s[start:i]) {
+		end, ok := scanHostname(s, i)
+		if !ok {
 			return start, fail(start, ErrHost)
 		}
+		i = end
 	}
 	u.Host = s[start:i]
 	if i < len(s) && s[i] == ':' {
@@ -233,38 +228,44 @@ func (u *URI) parseHostPort(s string, i int) (int, error) {
 // "sip:2001:db8::10" is rejected, RFC 5118 §4.2). Labels are alphanumeric
 // with inner hyphens; a trailing dot is allowed.
 func validHostname(h string) bool {
-	if h == "" || h[0] == '.' {
-		return false
-	}
+	end, ok := scanHostname(h, 0)
+	return ok && end == len(h)
+}
+
+// scanHostname reads the longest run of hostname characters (alphanumerics,
+// '-', '.') from s[i:] and checks it as validHostname documents, in one
+// pass. It returns where the run ends.
+func scanHostname(s string, i int) (int, bool) {
+	start, label := i, i
 	numeric := true
-	start := 0
-	for i := 0; i < len(h); i++ {
-		c := h[i]
+	for ; i < len(s); i++ {
+		c := s[i]
 		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			numeric = false
+		case c >= '0' && c <= '9':
 		case c == '.':
-			if i == start || h[i-1] == '-' {
-				return false
+			if i == label || s[i-1] == '-' {
+				return i, false
 			}
-			start = i + 1
+			label = i + 1
 		case c == '-':
-			if i == start {
-				return false
+			if i == label {
+				return i, false
 			}
 			numeric = false
-		case c < '0' || c > '9':
-			if !abnf.Is(c, abnf.Alnum) {
-				return false
-			}
-			numeric = false
+		default:
+			goto done
 		}
 	}
-	if start < len(h) && h[len(h)-1] == '-' {
-		return false
+done:
+	if i == start || (i > label && s[i-1] == '-') {
+		return i, false
 	}
 	if numeric {
-		return validIPv4(h)
+		return i, validIPv4(s[start:i])
 	}
-	return true
+	return i, true
 }
 
 func validIPv4(h string) bool {
@@ -619,6 +620,19 @@ func (u URI) Validate() error {
 // Identical reports whether a and b have exactly the same components, as
 // written. Equal implements the protocol's equality instead.
 func Identical(a, b URI) bool { return a == b }
+
+// ScanHost reads a host (hostname, IPv4 address or bracketed IPv6
+// reference) at s[i:] and returns where it ends, and whether it is valid.
+func ScanHost(s string, i int) (int, bool) {
+	if i < len(s) && s[i] == '[' {
+		j := strings.IndexByte(s[i:], ']')
+		if j < 0 {
+			return i, false
+		}
+		return i + j + 1, validIPv6(s[i+1 : i+j])
+	}
+	return scanHostname(s, i)
+}
 
 // ValidHost reports whether h is a hostname, an IPv4 address or an IPv6
 // reference (with brackets), as RFC 3261 §25.1 and RFC 5118 allow.
