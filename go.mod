@@ -3,6 +3,6 @@ module github.com/sansip/sansip
 go 1.26
 
 require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/leanovate/gopter v0.2.11 // indirect
+	github.com/google/go-cmp v0.7.0
+	github.com/leanovate/gopter v0.2.11
 )
