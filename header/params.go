@@ -56,17 +56,7 @@ func (p Params) Without(name string) Params {
 func (p Params) Len() int { return abnf.CountParams(string(p), ';') }
 
 // All yields each parameter's name and value as written.
-func (p Params) All() iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
-		for i := 0; i < len(p); {
-			n, v, _, next := abnf.NextParam(string(p), i, ';')
-			if !yield(n, v) {
-				return
-			}
-			i = next
-		}
-	}
-}
+func (p Params) All() iter.Seq2[string, string] { return abnf.AllParams(string(p), ';') }
 
 // Validate checks that p is a well-formed parameter list in normalised
 // form.

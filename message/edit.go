@@ -127,16 +127,20 @@ func (m *Message) Add(name, value string) error {
 	if err != nil {
 		return err
 	}
-	at := len(m.x.Fields)
-	for i := len(m.x.Fields) - 1; i >= 0; i-- {
-		if matches(&m.x.Fields[i], id, name) {
-			at = i + 1
-			break
-		}
-	}
-	m.insertField(at, parser.NewField(fieldName(id, name), value))
+	m.insertField(m.afterLast(id, name), parser.NewField(fieldName(id, name), value))
 	m.touched(id, name)
 	return nil
+}
+
+// afterLast returns the index just after the last field of the header, or
+// the end of the header fields.
+func (m *Message) afterLast(id header.ID, name string) int {
+	for i := len(m.x.Fields) - 1; i >= 0; i-- {
+		if matches(&m.x.Fields[i], id, name) {
+			return i + 1
+		}
+	}
+	return len(m.x.Fields)
 }
 
 // Prepend inserts a header field before the first field of the same name,
@@ -173,12 +177,18 @@ func (m *Message) Set(name, value string) error {
 }
 
 func (m *Message) setField(id header.ID, name, value string) {
+	m.replaceFields(id, name, value)
+}
+
+// replaceFields replaces every field of the header with one field per
+// value, where the first of them was (or at the end).
+func (m *Message) replaceFields(id header.ID, name string, values ...string) {
 	at := m.firstIndex(id, name, len(m.x.Fields))
 	m.deleteFields(id, name)
-	if at > len(m.x.Fields) {
-		at = len(m.x.Fields)
+	at = min(at, len(m.x.Fields))
+	for i, v := range values {
+		m.insertField(at+i, parser.NewField(fieldName(id, name), v))
 	}
-	m.insertField(at, parser.NewField(fieldName(id, name), value))
 	m.touched(id, name)
 }
 

@@ -144,15 +144,7 @@ func Set[T any, P header.Value[T]](m *Message, values ...T) error {
 	if err != nil {
 		return err
 	}
-	at := m.firstIndex(id, name, len(m.x.Fields))
-	m.deleteFields(id, name)
-	if at > len(m.x.Fields) {
-		at = len(m.x.Fields)
-	}
-	for i, t := range texts {
-		m.insertField(at+i, parser.NewField(fieldName(id, name), t))
-	}
-	m.touched(id, name)
+	m.replaceFields(id, name, texts...)
 	return nil
 }
 
@@ -172,13 +164,7 @@ func Add[T any, P header.Value[T]](m *Message, values ...T) error {
 	if err != nil {
 		return err
 	}
-	at := len(m.x.Fields)
-	for i := len(m.x.Fields) - 1; i >= 0; i-- {
-		if matches(&m.x.Fields[i], id, name) {
-			at = i + 1
-			break
-		}
-	}
+	at := m.afterLast(id, name)
 	for i, t := range texts {
 		m.insertField(at+i, parser.NewField(fieldName(id, name), t))
 	}

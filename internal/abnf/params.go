@@ -1,5 +1,7 @@
 package abnf
 
+import "iter"
+
 // Parameter lists are kept as the text they were written in, without white
 // space: ";name=value;flag;name2=\"quoted;value\"". The functions here walk
 // such a list; they assume it was validated when it was parsed.
@@ -86,4 +88,17 @@ func CountParams(p string, sep byte) int {
 		n++
 	}
 	return n
+}
+
+// AllParams yields each parameter's name and value as written.
+func AllParams(p string, sep byte) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i := 0; i < len(p); {
+			n, v, _, next := NextParam(p, i, sep)
+			if !yield(n, v) {
+				return
+			}
+			i = next
+		}
+	}
 }
