@@ -32,7 +32,14 @@ import (
 // allocation; typical calls have 10 to 20.
 const inlineFields = 20
 
-// Message is a SIP request or response.
+// Message is a SIP request or response. One type serves both: most
+// layers (transactions, proxies, the wire) treat them alike; IsRequest tells
+// them apart, and the start line accessors of the other kind return zero
+// values.
+//
+// A Message refers to its own storage; it must not be copied by value
+// (use Clone). The zero Message is empty; messages come from Parse,
+// ParseInto, NewRequest and NewResponse.
 type Message struct {
 	x      parser.Index
 	inline [inlineFields]parser.Field
