@@ -325,3 +325,84 @@ func timestampValue(v string) string {
 	}
 	return v
 }
+
+// AckFor builds the ACK that acknowledges resp, a non-2xx final response to
+// the INVITE invite, as the client transaction sends it (RFC 3261
+// §17.1.1.3): the INVITE's Request-URI, Call-ID, From, CSeq number and
+// Route fields, its top Via as the only Via, and the response's To (with
+// its tag).
+func AckFor(invite, resp *Message) (*Message, error) {
+	if invite == nil || !invite.x.Request || resp == nil || resp.x.Request {
+		return nil, ErrWrongKind
+	}
+	ti := resp.firstIndex(header.IDTo, "", -1)
+	if ti < 0 {
+		return nil, fmt.Errorf("%w: response without To", ErrNoHeader)
+	}
+	return invite.derive("ACK", &resp.x.Fields[ti])
+}
+
+// CancelFor builds the CANCEL for req (RFC 3261 §9.1): the same
+// Request-URI, Call-ID, To, From, CSeq number and Route fields, and req's
+// top Via as the only Via, so that it reaches the same server transaction.
+func CancelFor(req *Message) (*Message, error) {
+	if req == nil || !req.x.Request {
+		return nil, ErrWrongKind
+	}
+	return req.derive("CANCEL", nil)
+}
+
+// derive builds an ACK or CANCEL from m: m's Request-URI, top Via only,
+// Max-Forwards, Route fields, From, Call-ID, the CSeq number with method,
+// and To from to (or m's own To when to is nil).
+func (m *Message) derive(method string, to *parser.Field) (*Message, error) {
+	vi := m.firstIndex(header.IDVia, "", -1)
+	if vi < 0 {
+		return nil, fmt.Errorf("%w: no Via", ErrNoHeader)
+	}
+	top, _, _, _ := header.CutList(m.x.Fields[vi].RawValue())
+	cseq := m.CSeq()
+	b := make([]byte, 0, 512)
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, m.x.RequestURI...)
+	b = append(b, " SIP/2.0\r\nVia: "...)
+	b = append(b, top...)
+	b = append(b, "\r\nMax-Forwards: 70\r\n"...)
+	var seen uint8
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		switch f.ID {
+		case header.IDRoute:
+			b = append(b, f.Line...)
+		case header.IDFrom:
+			seen |= 1
+			b = append(b, f.Line...)
+		case header.IDCallID:
+			seen |= 2
+			b = append(b, f.Line...)
+		case header.IDTo:
+			if to == nil {
+				seen |= 4
+				b = append(b, f.Line...)
+			}
+		}
+	}
+	if to != nil {
+		seen |= 4
+		b = append(b, to.Line...)
+	}
+	if seen != 7 {
+		return nil, fmt.Errorf("%w: From, To or Call-ID missing", ErrNoHeader)
+	}
+	b = append(b, "CSeq: "...)
+	b = strconv.AppendUint(b, uint64(cseq.Seq), 10)
+	b = append(b, ' ')
+	b = append(b, method...)
+	b = append(b, "\r\nContent-Length: 0\r\n\r\n"...)
+	out, err := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return out, nil
+}

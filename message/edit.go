@@ -448,3 +448,34 @@ func (m *Message) Clone() *Message {
 	c.x.Fields = append(c.inline[:0:inlineFields], m.x.Fields...)
 	return c
 }
+
+// ReplaceTopVia replaces the first Via value with v, keeping any other
+// values of its line as written. A server stamps received and rport on the
+// top Via this way (RFC 3261 §18.2.1, RFC 3581 §4).
+func (m *Message) ReplaceTopVia(v header.Via) error {
+	var buf, again [256]byte
+	text := string(v.AppendTo(buf[:0]))
+	var back header.Via
+	if err := header.CheckLine("Via", text); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := back.Parse(text); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if string(back.AppendTo(again[:0])) != text {
+		return fmt.Errorf("%w: Via value %q does not survive a round trip", ErrInvalid, text)
+	}
+	i := m.firstIndex(header.IDVia, "", -1)
+	if i < 0 {
+		return fmt.Errorf("%w: Via", ErrNoHeader)
+	}
+	f := &m.x.Fields[i]
+	if _, rest, comma, _ := header.CutList(f.RawValue()); comma && rest != "" {
+		text += ", " + rest
+	}
+	m.x.Fields[i] = parser.NewField(f.Name(), text)
+	m.touched(header.IDVia, "")
+	m.topVia, m.viaOK = back, true
+	m.stale &^= staleVia
+	return nil
+}

@@ -1,0 +1,324 @@
+// Package effects is the vocabulary sansip's protocol core speaks with the
+// world (DESIGN.md §1). Every core layer is a deterministic state machine:
+// it takes an Input (bytes received, a timer fired, a send that failed, a
+// connection that closed, a DNS answer) or an API call, and returns Effects
+// (send this there, set or cancel this timer, deliver this event, resolve
+// this name, close this connection). A driver turns effects into sockets,
+// timers and lookups and feeds what happens back as inputs.
+//
+// Time enters only through inputs: each carries Now, read by the driver from
+// its clock (or by a simulator from a virtual one). Timer effects carry an
+// id the core chose and a duration; when it elapses the driver feeds back a
+// TimerFired input with that id. The core never reads a clock.
+//
+// Effects are plain values appended to a slice the caller owns and reuses,
+// so producing one never allocates. An embedder writes one loop:
+//
+//	out = core.Handle(in, out[:0])
+//	for i := range out {
+//		switch e := &out[i]; e.Kind {
+//		case effects.Send:
+//			conn.WriteTo(e.Msg.AppendTo(buf[:0]), e.To)
+//		case effects.SetTimer:
+//			timers.Set(e.Timer, e.After)
+//		case effects.CancelTimer:
+//			timers.Cancel(e.Timer)
+//		case effects.Deliver:
+//			app.Handle(e.Event)
+//		}
+//	}
+package effects
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/sansip/sansip/message"
+)
+
+// Time is a point on the driver's monotonic clock, in nanoseconds from an
+// arbitrary origin. Only differences between Times mean anything.
+type Time int64
+
+// Add returns t+d.
+func (t Time) Add(d time.Duration) Time { return t + Time(d) }
+
+// Sub returns t-u.
+func (t Time) Sub(u Time) time.Duration { return time.Duration(t - u) }
+
+// TimerID names a timer the core asked for. At most one timer with a given
+// id is pending at any moment.
+type TimerID uint64
+
+// ConnID names a connection the driver owns (TCP, TLS, WebSocket). Zero
+// means none: a datagram transport, or "any connection to the address".
+type ConnID uint64
+
+// Transport is a SIP transport protocol (RFC 3261 §18, RFC 7118).
+type Transport uint8
+
+// The transports. The zero value is invalid.
+const (
+	UDP Transport = iota + 1
+	TCP
+	TLS
+	SCTP
+	WS
+	WSS
+)
+
+// String returns the transport's name as Via writes it.
+func (t Transport) String() string {
+	switch t {
+	case UDP:
+		return "UDP"
+	case TCP:
+		return "TCP"
+	case TLS:
+		return "TLS"
+	case SCTP:
+		return "SCTP"
+	case WS:
+		return "WS"
+	case WSS:
+		return "WSS"
+	}
+	return "invalid"
+}
+
+// Reliable reports whether the transport delivers reliably, in order:
+// transactions then retransmit nothing and their wait timers are zero
+// (RFC 3261 §17).
+func (t Transport) Reliable() bool { return t != UDP && t != 0 }
+
+// Secure reports whether the transport is encrypted (TLS, WSS), as sips
+// URIs require.
+func (t Transport) Secure() bool { return t == TLS || t == WSS }
+
+// ParseTransport returns the transport named s (any case), or 0.
+func ParseTransport(s string) Transport {
+	switch strings.ToUpper(s) {
+	case "UDP":
+		return UDP
+	case "TCP":
+		return TCP
+	case "TLS":
+		return TLS
+	case "SCTP":
+		return SCTP
+	case "WS":
+		return WS
+	case "WSS":
+		return WSS
+	}
+	return 0
+}
+
+// Peer is the far end of a transport flow: its address and transport, and
+// the connection, when there is one, that a message came on or must go out
+// on.
+type Peer struct {
+	Addr      netip.AddrPort
+	Transport Transport
+	Conn      ConnID
+}
+
+// String returns "transport:addr" (and "#conn" when set).
+func (p Peer) String() string {
+	s := p.Transport.String() + ":" + p.Addr.String()
+	if p.Conn != 0 {
+		s += "#" + itoa(uint64(p.Conn))
+	}
+	return s
+}
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// InputKind says what an Input reports.
+type InputKind uint8
+
+// The inputs a driver feeds the core.
+const (
+	// Received: Data holds one SIP message that arrived from From on the
+	// local address Local: a whole UDP datagram, or one message framed
+	// from a stream by a parser.Framer.
+	Received InputKind = iota + 1
+	// TimerFired: the timer Timer, set by an earlier SetTimer, elapsed.
+	TimerFired
+	// SendFailed: the driver could not send the Send effect that carried
+	// Tag (RFC 3261 §17.1.4, §17.2.4, §18.4).
+	SendFailed
+	// ConnClosed: the connection Conn closed.
+	ConnClosed
+	// KeepAlive: a CRLFCRLF ping (RFC 5626 §4.4.1) arrived from From.
+	KeepAlive
+	// Resolved: the answer to a Resolve effect that carried Tag.
+	Resolved
+)
+
+// Input is one thing that happened, with the time it happened.
+type Input struct {
+	Kind  InputKind
+	Now   Time
+	Data  []byte         // Received: the message's bytes (the core copies them)
+	From  Peer           // Received, KeepAlive: where it came from
+	Local netip.AddrPort // Received: the local address it arrived on
+	Timer TimerID        // TimerFired
+	Tag   uint64         // SendFailed, Resolved: the Tag of the effect
+	Conn  ConnID         // ConnClosed
+	Err   error          // SendFailed, Resolved: what went wrong, if known
+	// Answer holds the targets for Resolved, in the order the lookup
+	// returned them.
+	Answer []Target
+}
+
+// Target is one answer of a DNS lookup (RFC 3263): an address to try with a
+// transport, in order of preference.
+type Target struct {
+	Addr      netip.AddrPort
+	Transport Transport
+	Priority  uint16
+	Weight    uint16
+}
+
+// Kind says what an Effect asks for.
+type Kind uint8
+
+// The effects the core asks for.
+const (
+	// Send: send Msg (or, when Msg is nil, the raw Data such as a CRLF
+	// keep-alive pong) to To. If sending fails the driver feeds back a
+	// SendFailed input carrying Tag.
+	Send Kind = iota + 1
+	// SetTimer: fire TimerFired with Timer after After.
+	SetTimer
+	// CancelTimer: Timer will not be wanted; forget it.
+	CancelTimer
+	// Deliver: Event is for the layer above or the application.
+	Deliver
+	// Resolve: look up Name for Service (RFC 3263: NAPTR, SRV, A, AAAA)
+	// and feed back a Resolved input carrying Tag.
+	Resolve
+	// Close: close the connection To.Conn.
+	Close
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case Send:
+		return "send"
+	case SetTimer:
+		return "set-timer"
+	case CancelTimer:
+		return "cancel-timer"
+	case Deliver:
+		return "deliver"
+	case Resolve:
+		return "resolve"
+	case Close:
+		return "close"
+	}
+	return "invalid"
+}
+
+// Effect is one thing the core asks the driver, or the layer above, to do.
+// Which fields mean something depends on Kind.
+type Effect struct {
+	Kind Kind
+	// Send: the message to render and send, or raw bytes when Msg is nil;
+	// the destination; and a value the driver hands back in SendFailed.
+	Msg  *message.Message
+	Data []byte
+	To   Peer
+	Tag  uint64
+	// SetTimer, CancelTimer.
+	Timer TimerID
+	After time.Duration
+	// Deliver.
+	Event Event
+	// Resolve: the name to look up and the service ("sip", "sips"; the
+	// transport wanted, if any, is in To.Transport).
+	Name    string
+	Service string
+}
+
+// EventKind says what an Event reports. The layers share one list, each
+// with its own range.
+type EventKind uint8
+
+// The transaction layer's events (package txn).
+const (
+	// TxnRequest: a request created the server transaction ID; the TU
+	// answers it with txn.Layer.Respond.
+	TxnRequest EventKind = iota + 1
+	// TxnCancel: a CANCEL created the server transaction ID (to be answered
+	// 200); Ref is the INVITE server transaction it cancels (RFC 3261
+	// §9.2), or 0 if none matches (answer 481).
+	TxnCancel
+	// TxnAck: an ACK for a 2xx, which is not part of any transaction; Ref
+	// is the INVITE server transaction in its Accepted state that it
+	// matched, if any (RFC 6026 §7.1).
+	TxnAck
+	// TxnResponse: a response for the client transaction ID: provisional,
+	// final, or a 2xx in the Accepted state (RFC 6026 §7.2).
+	TxnResponse
+	// TxnStray: a response that matches no client transaction (a stateless
+	// proxy forwards it; RFC 3261 §16.11).
+	TxnStray
+	// TxnTimeout: the transaction ID timed out: Timer B or F for a client
+	// transaction (act as if 408 had arrived), Timer H for an INVITE server
+	// transaction whose non-2xx final response was never acknowledged.
+	TxnTimeout
+	// TxnTransportError: the transport failed for transaction ID (RFC 3261
+	// §17.1.4, §17.2.4).
+	TxnTransportError
+	// TxnTerminated: the transaction ID ended and left the table; its ID
+	// means nothing any more.
+	TxnTerminated
+)
+
+// String names the event kind.
+func (k EventKind) String() string {
+	switch k {
+	case TxnRequest:
+		return "txn-request"
+	case TxnCancel:
+		return "txn-cancel"
+	case TxnAck:
+		return "txn-ack"
+	case TxnResponse:
+		return "txn-response"
+	case TxnStray:
+		return "txn-stray"
+	case TxnTimeout:
+		return "txn-timeout"
+	case TxnTransportError:
+		return "txn-transport-error"
+	case TxnTerminated:
+		return "txn-terminated"
+	}
+	return "invalid"
+}
+
+// Event is what a layer hands up.
+type Event struct {
+	Kind EventKind
+	ID   uint64 // the transaction, dialog or call the event is about
+	Ref  uint64 // a related one, where Kind says so
+	Msg  *message.Message
+	From Peer // where Msg came from
+	Err  error
+}
