@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/sansip/sansip/effects"
@@ -18,7 +17,7 @@ import (
 // harness drives a Layer the way a driver would, on a virtual clock: it
 // keeps the pending timers, fires them in order, and records every effect.
 type harness struct {
-	t       testing.TB
+	t       failer
 	l       *Layer
 	now     effects.Time
 	pending map[effects.TimerID]effects.Time // due times
@@ -26,7 +25,15 @@ type harness struct {
 	gone    map[ID]bool                      // terminated transactions
 }
 
-func newHarness(t testing.TB, cfg Config) *harness {
+// failer is what the harness needs of a *testing.T; properties pass one
+// that records the failure instead.
+type failer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+}
+
+func newHarness(t failer, cfg Config) *harness {
 	return &harness{t: t, l: New(cfg), pending: map[effects.TimerID]effects.Time{}, gone: map[ID]bool{}}
 }
 
