@@ -235,6 +235,6 @@ func statelessTag(m *message.Message) hashTag {
 // response.
 type hashTag uint64
 
-func (h hashTag) Tag() string      { return "s" + itoa(uint64(h)) }
-func (h hashTag) Branch() string   { return header.MagicCookie + "s" + itoa(uint64(h)) }
-func (h hashTag) CallID() string   { return "s" + itoa(uint64(h)) }
+func (h hashTag) Tag() string    { return "s" + itoa(uint64(h)) }
+func (h hashTag) Branch() string { return header.MagicCookie + "s" + itoa(uint64(h)) }
+func (h hashTag) CallID() string { return "s" + itoa(uint64(h)) }
