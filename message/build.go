@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
@@ -149,7 +150,7 @@ func NewRequest(method string, ruri uri.URI, o RequestOptions) (*Message, error)
 	}
 	b = append(b, '\r', '\n')
 	b = append(b, o.Body...)
-	m, err := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxBodySize: len(o.Body) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
+	m, err := parseBuilt(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -208,7 +209,7 @@ func NewResponse(req *Message, code int, reason string, o ResponseOptions) (*Mes
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	tag := ""
-	if code > 100 && req.To().Tag() == "" {
+	if code > 100 && req.ToTag() == "" {
 		tag = o.ToTag
 		if tag == "" {
 			if o.Gen == nil {
@@ -220,11 +221,11 @@ func NewResponse(req *Message, code int, reason string, o ResponseOptions) (*Mes
 			return nil, fmt.Errorf("%w: tag %q", ErrInvalid, tag)
 		}
 	}
-	b, seen := req.appendResponse(nil, code, reason, tag, o.Delay)
+	b, seen := req.appendResponse(make([]byte, 0, req.responseSize(reason, tag)), code, reason, tag, o.Delay)
 	if seen != 31 {
 		return nil, fmt.Errorf("%w: the request lacks Via, From, To, Call-ID or CSeq", ErrNoHeader)
 	}
-	m, err := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
+	m, err := parseBuilt(b)
 	if m == nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -291,6 +292,19 @@ func (m *Message) appendResponse(b []byte, code int, reason, tag string, delay t
 	}
 	b = append(b, "Content-Length: 0\r\n\r\n"...)
 	return b, seen
+}
+
+// responseSize estimates the length of a response appendResponse writes,
+// so that its buffer is allocated once.
+func (m *Message) responseSize(reason, tag string) int {
+	n := 64 + len(reason) + len(tag)
+	for i := range m.x.Fields {
+		switch m.x.Fields[i].ID {
+		case header.IDVia, header.IDFrom, header.IDTo, header.IDCallID, header.IDCSeq, header.IDTimestamp:
+			n += len(m.x.Fields[i].Line)
+		}
+	}
+	return n
 }
 
 // safeLine reports whether a field line holds CR and LF only as its line
@@ -400,9 +414,17 @@ func (m *Message) derive(method string, to *parser.Field) (*Message, error) {
 	b = append(b, ' ')
 	b = append(b, method...)
 	b = append(b, "\r\nContent-Length: 0\r\n\r\n"...)
-	out, err := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000})
+	out, err := parseBuilt(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return out, nil
+}
+
+// parseBuilt parses a message a builder wrote into b, taking b over: the
+// message's strings refer to it, so the caller must not touch b again. The
+// limits are those of the builder's own output, which the caller checked.
+func parseBuilt(b []byte) (*Message, error) {
+	lim := parser.Limits{MaxMessageSize: len(b) + 1, MaxBodySize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1 << 16, MaxVias: 1 << 16}
+	return parse(unsafe.String(unsafe.SliceData(b), len(b)), parser.Stream, &lim)
 }

@@ -326,14 +326,20 @@ func (m *Message) Branch() string {
 // From returns the From header field (the zero value if it is missing or
 // malformed).
 func (m *Message) From() header.From {
-	v, _, _ := first[header.From](m, header.IDFrom)
+	var v header.From
+	if i := m.firstIndex(header.IDFrom, "", -1); i >= 0 {
+		v.Parse(m.x.Fields[i].RawValue())
+	}
 	return v
 }
 
 // To returns the To header field (the zero value if it is missing or
 // malformed).
 func (m *Message) To() header.To {
-	v, _, _ := first[header.To](m, header.IDTo)
+	var v header.To
+	if i := m.firstIndex(header.IDTo, "", -1); i >= 0 {
+		v.Parse(m.x.Fields[i].RawValue())
+	}
 	return v
 }
 
@@ -366,19 +372,6 @@ func (m *Message) CSeq() header.CSeq {
 func (m *Message) MaxForwards() (int, bool) {
 	m.fresh(staleMaxFwd)
 	return int(m.maxFwd), m.maxFwd >= 0
-}
-
-// first parses the first field of a single-valued core header, without
-// caching it.
-func first[T any, P header.Value[T]](m *Message, id header.ID) (T, bool, error) {
-	var v T
-	for i := range m.x.Fields {
-		if f := &m.x.Fields[i]; f.ID == id {
-			err := P(&v).Parse(f.RawValue())
-			return v, err == nil, err
-		}
-	}
-	return v, false, nil
 }
 
 // ContentLength returns the Content-Length value, or -1 if the message has

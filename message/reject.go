@@ -63,14 +63,14 @@ func ErrorResponse(req *Message, err error, gen ident.Generator) (resp *Message,
 			tag = gen.Tag()
 		}
 	}
-	b, seen := req.appendResponse(nil, code, reason, tag, 0)
+	b, seen := req.appendResponse(make([]byte, 0, req.responseSize(reason, tag)), code, reason, tag, 0)
 	if req.x.Partial && seen != 31 {
 		// Scanning stopped early: a field missing from the index may be in
 		// the request after the point where it stopped, so an answer
 		// without it would misreport the request.
 		return nil, false
 	}
-	m, _ := parse(string(b), parser.Stream, &parser.Limits{MaxMessageSize: len(b) + 1, MaxHeaderLine: 65000, MaxHeaders: 1000, MaxVias: 1000})
+	m, _ := parseBuilt(b)
 	if m == nil {
 		return nil, false
 	}
