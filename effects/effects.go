@@ -290,6 +290,40 @@ const (
 	TxnTerminated
 )
 
+// The user agent's events (package ua), about the call ID.
+const (
+	// CallIncoming: an INVITE (Msg) offers a new call; answer it with
+	// ua.Ring, ua.Answer or ua.Reject.
+	CallIncoming EventKind = iota + 32
+	// CallRinging: a provisional response (Msg) with a dialog arrived:
+	// ringing, queued, session progress with early media.
+	CallRinging
+	// CallAnswered: the call was answered: the 2xx (Msg) on the calling
+	// side, the ACK (Msg) on the answering side.
+	CallAnswered
+	// CallFailed: the call attempt ended without an answer, with Code (the
+	// final response, Msg, when one came; 408 for a timeout, 487 when it
+	// was cancelled, 503 for a transport failure).
+	CallFailed
+	// CallReinvite: a re-INVITE or UPDATE (Msg) asks to modify the session;
+	// answer it with ua.Accept or ua.Decline.
+	CallReinvite
+	// CallEnded: the established call ended; Err says why (ua.ErrRemoteBye,
+	// ua.ErrHangup, ua.ErrNoAck, ua.ErrSessionExpired, ...), Code carries
+	// the response that ended it, if one did.
+	CallEnded
+	// SessionEstablished: the first offer/answer exchange completed (Msg
+	// carried the answer, or the offer whose answer we sent).
+	SessionEstablished
+	// SessionModified: a later offer/answer exchange completed.
+	SessionModified
+	// SessionHeld: the peer put the session on hold (its description is
+	// sendonly or inactive, RFC 3264 §8.4).
+	SessionHeld
+	// SessionResumed: the peer took the session off hold.
+	SessionResumed
+)
+
 // String names the event kind.
 func (k EventKind) String() string {
 	switch k {
@@ -309,6 +343,26 @@ func (k EventKind) String() string {
 		return "txn-transport-error"
 	case TxnTerminated:
 		return "txn-terminated"
+	case CallIncoming:
+		return "call-incoming"
+	case CallRinging:
+		return "call-ringing"
+	case CallAnswered:
+		return "call-answered"
+	case CallFailed:
+		return "call-failed"
+	case CallReinvite:
+		return "call-reinvite"
+	case CallEnded:
+		return "call-ended"
+	case SessionEstablished:
+		return "session-established"
+	case SessionModified:
+		return "session-modified"
+	case SessionHeld:
+		return "session-held"
+	case SessionResumed:
+		return "session-resumed"
 	}
 	return "invalid"
 }
@@ -320,5 +374,6 @@ type Event struct {
 	Ref  uint64 // a related one, where Kind says so
 	Msg  *message.Message
 	From Peer // where Msg came from
+	Code int   // a status code, where Kind says so
 	Err  error
 }

@@ -172,3 +172,16 @@ func (l *Layer) clientTimer(now effects.Time, t *txn, w Timer, out []effects.Eff
 	}
 	return out
 }
+
+// Abandon ends a transaction at the TU's request, without a final outcome:
+// RFC 3261 §9.1 has a client give up an INVITE that a CANCEL did not end
+// within 64·T1. Its timers are cancelled and the TU hears only
+// TxnTerminated.
+func (l *Layer) Abandon(now effects.Time, id ID, out []effects.Effect) []effects.Effect {
+	t := l.get(id)
+	if t == nil {
+		return out
+	}
+	t.outcome = true
+	return l.terminate(t, out)
+}

@@ -1,0 +1,376 @@
+package ua
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/sansip/sansip/dialog"
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/txn"
+	"github.com/sansip/sansip/uri"
+)
+
+// request handles a request that created a server transaction.
+func (u *UA) request(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	m := ev.Msg
+	if m.ToTag() != "" {
+		return u.inDialog(now, ev, out)
+	}
+	method := m.Method()
+	if code, fill := u.inspect(m); code != 0 {
+		return u.reply(now, ev.ID, m, code, "", fill, out)
+	}
+	switch method {
+	case "INVITE":
+		return u.incoming(now, ev, out)
+	case "OPTIONS":
+		return u.reply(now, ev.ID, m, 200, "", u.capabilities, out)
+	}
+	// BYE, UPDATE, PRACK, INFO outside any dialog: no such dialog (§12.2.2).
+	return u.reply(now, ev.ID, m, 481, "", nil, out)
+}
+
+// inspect applies the checks of RFC 3261 §8.2 to a request outside a
+// dialog, and returns the response code when the request must be
+// rejected, with what to add to the response.
+func (u *UA) inspect(m *message.Message) (int, func(*message.Message) error) {
+	method := m.Method()
+	// §8.2.1: a method this UA does not accept.
+	if !slices.Contains(u.cfg.Allow, method) {
+		if message.StandardMethod(method) {
+			return 405, u.allowField
+		}
+		return 501, u.allowField
+	}
+	// §8.2.2.2: the same request arriving again by another path.
+	if method != "ACK" && method != "CANCEL" {
+		k := mergeKey{fromTag: m.FromTag(), callID: m.CallID(), seq: m.CSeq().Seq, method: method}
+		if id, ok := u.merged[k]; ok {
+			if c := u.calls[id]; c != nil && c.invite.Branch() != m.Branch() {
+				return 482, nil
+			}
+		}
+	}
+	// §8.2.2.1: a Request-URI scheme this UA cannot handle.
+	switch m.RequestURI().Scheme {
+	case uri.SIP, uri.SIPS, uri.Tel:
+	default:
+		return 416, nil
+	}
+	// §8.2.2.3: extensions the request requires that this UA lacks.
+	if req, err := message.All[header.Require](m); err == nil {
+		var missing []header.Unsupported
+		for _, r := range req {
+			if !slices.Contains(u.cfg.Supported, string(r)) {
+				missing = append(missing, header.Unsupported(r))
+			}
+		}
+		if len(missing) > 0 {
+			return 420, func(resp *message.Message) error { return message.Set(resp, missing...) }
+		}
+	}
+	// §8.2.3: a body this UA cannot read.
+	if len(m.Body()) > 0 {
+		ct, ok, err := message.First[header.ContentType](m)
+		if err != nil || !ok || !slices.ContainsFunc(u.cfg.Accept, func(a string) bool {
+			return strings.EqualFold(a, ct.Type+"/"+ct.Subtype)
+		}) {
+			return 415, u.acceptField
+		}
+		if enc, _ := message.All[header.ContentEncoding](m); len(enc) > 0 && !(len(enc) == 1 && strings.EqualFold(string(enc[0]), "identity")) {
+			return 415, func(resp *message.Message) error {
+				if err := u.acceptField(resp); err != nil {
+					return err
+				}
+				return resp.Set("Accept-Encoding", "identity")
+			}
+		}
+	}
+	return 0, nil
+}
+
+func (u *UA) allowField(resp *message.Message) error {
+	return resp.Set("Allow", strings.Join(u.cfg.Allow, ", "))
+}
+
+func (u *UA) acceptField(resp *message.Message) error {
+	return resp.Set("Accept", strings.Join(u.cfg.Accept, ", "))
+}
+
+// capabilities fills an answer to OPTIONS (§11.2).
+func (u *UA) capabilities(resp *message.Message) error {
+	if err := u.allowField(resp); err != nil {
+		return err
+	}
+	if err := u.acceptField(resp); err != nil {
+		return err
+	}
+	return resp.Set("Supported", strings.Join(u.cfg.Supported, ", "))
+}
+
+// incoming handles a new INVITE: a call rings in the application.
+func (u *UA) incoming(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	m := ev.Msg
+	// RFC 4028 §8.2: a session interval below our minimum gets 422.
+	if se, ok, err := message.First[header.SessionExpires](m); err == nil && ok && u.cfg.SessionExpires > 0 && int64(se.Delta) < int64(u.cfg.MinSE.Seconds()) {
+		return u.reply(now, ev.ID, m, 422, "", func(resp *message.Message) error {
+			return message.Set(resp, header.MinSE{Delta: uint32(u.cfg.MinSE.Seconds())})
+		}, out)
+	}
+	c := u.newCall(false, m, ev.From)
+	c.state, c.inviteTxn, c.localTag = stIncoming, ev.ID, u.cfg.Gen.Tag()
+	c.merge = mergeKey{fromTag: m.FromTag(), callID: m.CallID(), seq: m.CSeq().Seq, method: "INVITE"}
+	u.merged[c.merge] = c.id
+	u.byTxn[ev.ID] = txnRole{call: c, kind: roleInvite}
+	d, err := dialog.NewUAS(m, c.localTag, u.cfg.Contact, ev.From.Transport.Secure())
+	if err != nil {
+		// No usable Contact: no dialog can come of it.
+		delete(u.calls, c.id)
+		delete(u.merged, c.merge)
+		return u.reply(now, ev.ID, m, 400, "", nil, out)
+	}
+	s := u.addSession(c, d, ev.From)
+	s.peerAllowsUpdate = allows(m, "UPDATE")
+	if len(m.Body()) > 0 {
+		s.offered(false, []byte(m.Body()))
+	}
+	return deliver(out, effects.Event{Kind: effects.CallIncoming, ID: c.id, Msg: m, From: ev.From})
+}
+
+// RingOptions tune a provisional response.
+type RingOptions struct {
+	// Code is the status, default 180 (Ringing); 183 (Session Progress)
+	// with a Body is early media.
+	Code int
+	// Body is a session description: the answer to the INVITE's offer (in a
+	// reliable provisional response it settles the offer/answer exchange,
+	// RFC 3262 §5).
+	Body []byte
+	// Reliable sends the response reliably (RFC 3262) when the caller
+	// supports 100rel; Config.Reliable does so for every one.
+	Reliable bool
+}
+
+// Ring sends a provisional response for an incoming call.
+func (u *UA) Ring(now effects.Time, id CallID, o RingOptions, out []effects.Effect) ([]effects.Effect, error) {
+	c := u.calls[id]
+	if c == nil {
+		return out, ErrNoCall
+	}
+	if c.uac || c.state != stIncoming {
+		return out, ErrState
+	}
+	s := c.sessions[0]
+	code := o.Code
+	if code == 0 {
+		code = 180
+	}
+	if code <= 100 || code >= 200 {
+		return out, ErrState
+	}
+	reliable := (o.Reliable || u.cfg.Reliable) && supports(c.invite, "100rel") || requires(c.invite, "100rel")
+	if reliable && s.rel != nil {
+		return out, ErrPending // RFC 3262 §3: one unacknowledged at a time
+	}
+	resp, err := u.dialogResponse(s, c.invite, code, o.Body, true)
+	if err != nil {
+		return out, err
+	}
+	if reliable {
+		return u.sendReliable(now, s, resp, o.Body, out)
+	}
+	return u.respond(now, c.inviteTxn, resp, out)
+}
+
+// dialogResponse builds a response to req in s's dialog: our To tag and
+// Contact, and for the dialog-creating INVITE its Record-Route (§12.1.1),
+// our Allow and Supported, and the body.
+func (u *UA) dialogResponse(s *session, req *message.Message, code int, body []byte, initial bool) (*message.Message, error) {
+	resp, err := message.NewResponse(req, code, "", message.ResponseOptions{ToTag: s.d.ID.LocalTag})
+	if err != nil {
+		return nil, err
+	}
+	if initial {
+		for _, rr := range req.Values("Record-Route") {
+			if err := resp.Add("Record-Route", rr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := message.Set(resp, header.Contact{URI: u.cfg.Contact}); err != nil {
+		return nil, err
+	}
+	if err := u.allowField(resp); err != nil {
+		return nil, err
+	}
+	if err := resp.Set("Supported", strings.Join(u.cfg.Supported, ", ")); err != nil {
+		return nil, err
+	}
+	if u.cfg.UserAgent != "" {
+		message.Set(resp, header.Server(u.cfg.UserAgent))
+	}
+	if len(body) > 0 {
+		if err := resp.SetBody("application/sdp", body); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// Answer answers an incoming call with a 2xx carrying body: the answer to
+// the INVITE's offer, or the offer when it had none (then the ACK carries
+// the answer). The 2xx is retransmitted until the ACK arrives (§13.3.1.4).
+// For an established call with a re-INVITE or UPDATE waiting, Answer is
+// Accept.
+func (u *UA) Answer(now effects.Time, id CallID, body []byte, out []effects.Effect) ([]effects.Effect, error) {
+	c := u.calls[id]
+	if c == nil {
+		return out, ErrNoCall
+	}
+	if c.state == stEstablished {
+		return u.Accept(now, id, body, out)
+	}
+	if c.uac || c.state != stIncoming {
+		return out, ErrState
+	}
+	s := c.sessions[0]
+	if s.rel != nil && s.oa == oaLocalOffer {
+		// RFC 3262 §5: an offer in a reliable provisional response must be
+		// answered (by PRACK) before the final response.
+		return out, ErrPending
+	}
+	resp, err := u.dialogResponse(s, c.invite, 200, body, true)
+	if err != nil {
+		return out, err
+	}
+	u.grantSessionTimer(s, c.invite, resp)
+	out = u.cancelReliable(s, out)
+	var oaEvents []effects.Effect
+	switch {
+	case s.oa == oaRemoteOffer && len(body) > 0:
+		oaEvents = s.answered(true, body, c.invite, nil)
+	case s.oa == oaNone && len(body) > 0:
+		s.offered(true, body)
+	}
+	c.answered, c.state, c.kept = true, stEstablished, s
+	s.d.Confirm(resp, false)
+	out, err = u.send2xx(now, s, c.inviteTxn, resp, out)
+	out = append(out, oaEvents...)
+	out = u.startSessionTimerUAS(s, resp, out)
+	return out, err
+}
+
+// send2xx sends a 2xx to an INVITE and keeps retransmitting it, T1
+// doubling up to T2, until the ACK; 64·T1 without one ends the session
+// (§13.3.1.4).
+func (u *UA) send2xx(now effects.Time, s *session, id txn.ID, resp *message.Message, out []effects.Effect) ([]effects.Effect, error) {
+	out, err := u.respond(now, id, resp, out)
+	if err != nil {
+		return out, err
+	}
+	out = u.cancelTimer(&s.t2xx, out)
+	out = u.cancelTimer(&s.tNoAck, out)
+	s.ok, s.okTxn = resp, id
+	t1 := u.txns.Config().T1
+	s.okInterval = t1
+	if !s.peer.Transport.Reliable() {
+		s.t2xx, out = u.setTimer(timerRole{call: s.c, s: s, kind: timer2xx}, t1, out)
+	}
+	s.tNoAck, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerNoAck}, 64*t1, out)
+	return out, nil
+}
+
+func (u *UA) retransmit2xx(now effects.Time, s *session, out []effects.Effect) []effects.Effect {
+	s.t2xx = 0
+	if s.ok == nil {
+		return out
+	}
+	if _, _, live := u.txns.State(s.okTxn); live {
+		out, _ = u.respond(now, s.okTxn, s.ok, out)
+	} else {
+		out = u.sendDirect(s.ok, s.peer, out)
+	}
+	s.okInterval = min(2*s.okInterval, u.txns.Config().T2)
+	s.t2xx, out = u.setTimer(timerRole{call: s.c, s: s, kind: timer2xx}, s.okInterval, out)
+	return out
+}
+
+// noAck ends a session whose 2xx was never acknowledged: the dialog is
+// confirmed, but the session ends with a BYE (§13.3.1.4).
+func (u *UA) noAck(now effects.Time, s *session, out []effects.Effect) []effects.Effect {
+	s.tNoAck = 0
+	out = u.cancelTimer(&s.t2xx, out)
+	s.ok = nil
+	out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: s.c.id, Err: ErrNoAck})
+	return u.sendBye(now, s, out)
+}
+
+// ack handles an ACK for a 2xx: the retransmissions stop, and an answer in
+// it completes the offer/answer exchange.
+func (u *UA) ack(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	m := ev.Msg
+	s := u.byDialog[dialog.IDOf(m, true)]
+	if s == nil || s.ok == nil || m.CSeq().Seq != s.ok.CSeq().Seq {
+		return out // a retransmitted ACK, or one for nothing we know
+	}
+	out = u.cancelTimer(&s.t2xx, out)
+	out = u.cancelTimer(&s.tNoAck, out)
+	s.ok = nil
+	if body := m.Body(); s.oa == oaLocalOffer && len(body) > 0 {
+		out = s.answered(false, []byte(body), m, out)
+	}
+	if s.c.kept == s && !s.c.uac && s.d.RemoteSeq == m.CSeq().Seq && m.CSeq().Seq == s.c.invite.CSeq().Seq {
+		out = sessionEvent(out, s, effects.CallAnswered, m)
+	}
+	if s.byeWanted {
+		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: s.c.id, Err: ErrHangup})
+		return u.sendBye(now, s, out)
+	}
+	return out
+}
+
+// Reject answers an incoming call with a final non-2xx response (486 Busy
+// Here, 603 Decline, ...), which ends it.
+func (u *UA) Reject(now effects.Time, id CallID, code int, out []effects.Effect) ([]effects.Effect, error) {
+	c := u.calls[id]
+	if c == nil {
+		return out, ErrNoCall
+	}
+	if c.uac || c.state != stIncoming {
+		return out, ErrState
+	}
+	if code < 300 || code > 699 {
+		return out, ErrState
+	}
+	s := c.sessions[0]
+	resp, err := message.NewResponse(c.invite, code, "", message.ResponseOptions{ToTag: s.d.ID.LocalTag})
+	if err != nil {
+		return out, err
+	}
+	out, err = u.respond(now, c.inviteTxn, resp, out)
+	c.answered = true
+	return u.endCall(c, out), err
+}
+
+// cancelled handles a CANCEL (§9.2): it is answered 200; if the INVITE it
+// cancels has no final response yet, that gets 487 and the call ends.
+func (u *UA) cancelled(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	if ev.Ref == 0 {
+		return u.reply(now, ev.ID, ev.Msg, 481, "", nil, out)
+	}
+	out = u.reply(now, ev.ID, ev.Msg, 200, "", nil, out)
+	r, ok := u.byTxn[ev.Ref]
+	if !ok || !u.live(r.call) || r.call.state != stIncoming {
+		return out
+	}
+	c := r.call
+	resp, err := message.NewResponse(c.invite, 487, "", message.ResponseOptions{ToTag: c.localTag})
+	if err == nil {
+		out, _ = u.respond(now, c.inviteTxn, resp, out)
+	}
+	c.answered = true
+	out = u.endCall(c, out)
+	return deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Msg: ev.Msg, Code: 487, Err: ErrCancelled})
+}
