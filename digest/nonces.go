@@ -2,6 +2,7 @@ package digest
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sansip/sansip/effects"
@@ -102,11 +103,15 @@ func (t *NonceCounts) Use(nonce string, issued effects.Time, nc uint32) error {
 	return nil
 }
 
-// Expire forgets the nonces issued before before: those a server no
-// longer accepts anyway (now minus its nonce lifetime).
+// Expire forgets the nonces issued before before, and refuses them from
+// then on: those a server no longer accepts anyway (now minus its nonce
+// lifetime).
 func (t *NonceCounts) Expire(before effects.Time) {
 	for len(t.heap) > 0 && t.heap[0].issued < before {
 		t.pop()
+	}
+	if before > math.MinInt64 {
+		t.forgot(before - 1)
 	}
 }
 

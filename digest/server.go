@@ -331,14 +331,16 @@ func (s *Server) Verify(now effects.Time, cred header.Credentials, method, reque
 	}
 
 	ttl := s.ttl()
-	if issued > now || now.Sub(issued) > ttl {
-		return Stale, fmt.Errorf("%w: issued %v ago", ErrStale, now.Sub(issued))
+	if age := now.Sub(issued); issued > now || age < 0 || age > ttl {
+		return Stale, fmt.Errorf("%w: issued %v ago", ErrStale, age)
 	}
 	if qop == "" {
 		return OK, nil
 	}
 	s.counts.Max = s.MaxNonces
-	s.counts.Expire(now.Add(-ttl))
+	if cutoff := now.Add(-ttl); cutoff < now {
+		s.counts.Expire(cutoff)
+	}
 	if err := s.counts.Use(string(raw[:]), issued, nc); err != nil {
 		if errors.Is(err, ErrStale) {
 			return Stale, err

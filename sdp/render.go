@@ -1,7 +1,6 @@
 package sdp
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -200,19 +199,89 @@ func (s *Session) Marshal() []byte {
 func (s *Session) String() string { return string(s.Marshal()) }
 
 // Check reports whether the session renders to a description that Parse
-// accepts and that renders again to the same bytes: no CR, LF or NUL in a
-// value, tokens where the grammar wants tokens, a port in range, and so
-// on. The error wraps the parse error and ErrInvalid.
+// accepts and that parses back to s (Equal, with the defaults AppendTo fills
+// in): no CR, LF or NUL in a value, tokens where the grammar wants tokens, a
+// port in range, no TTL on an IP6 address, and so on. The error wraps
+// ErrInvalid (and the parse error, if any).
 func (s *Session) Check() error {
 	out := s.Marshal()
 	p, err := Parse(out)
 	if err != nil {
 		return fmt.Errorf("sdp: %w: %w", ErrInvalid, err)
 	}
-	if again := p.Marshal(); !bytes.Equal(out, again) {
-		return fmt.Errorf("sdp: %w: renders as %q, then as %q", ErrInvalid, out, again)
+	if !Equal(withDefaults(s), p) {
+		return fmt.Errorf("sdp: %w: %q parses into something else", ErrInvalid, out)
 	}
 	return nil
+}
+
+// withDefaults returns s, or a copy with the defaults AppendTo writes for
+// empty fields filled in.
+func withDefaults(s *Session) *Session {
+	o := s.Origin
+	fix := func(c *Connection) {
+		c.NetType = or(c.NetType, "IN")
+		c.AddrType = or(c.AddrType, addrType(c.Address))
+	}
+	needs := o.Username == "" || o.NetType == "" || o.AddrType == "" || o.Address == "" || len(s.Times) == 0
+	if c := s.Connection; c != nil && (c.NetType == "" || c.AddrType == "") {
+		needs = true
+	}
+	for i := range s.Media {
+		for _, c := range s.Media[i].Connections {
+			needs = needs || c.NetType == "" || c.AddrType == ""
+		}
+	}
+	if !needs {
+		return s
+	}
+	s = s.Clone()
+	s.Origin.Username = or(o.Username, "-")
+	s.Origin.NetType = or(o.NetType, "IN")
+	s.Origin.AddrType = or(o.AddrType, addrType(o.Address))
+	s.Origin.Address = or(o.Address, "0.0.0.0")
+	if len(s.Times) == 0 {
+		s.Times = []Time{{}}
+	}
+	if s.Connection != nil {
+		fix(s.Connection)
+	}
+	for i := range s.Media {
+		for j := range s.Media[i].Connections {
+			fix(&s.Media[i].Connections[j])
+		}
+	}
+	return s
+}
+
+// Equal reports whether two session descriptions are the same, field by
+// field; a nil slice equals an empty one.
+func Equal(a, b *Session) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Version != b.Version || a.Origin != b.Origin || a.Name != b.Name || a.Info != b.Info || a.URI != b.URI ||
+		a.Key != b.Key || !slices.Equal(a.Emails, b.Emails) || !slices.Equal(a.Phones, b.Phones) ||
+		(a.Connection == nil) != (b.Connection == nil) || (a.Connection != nil && *a.Connection != *b.Connection) ||
+		!slices.Equal(a.Bandwidths, b.Bandwidths) || !slices.Equal(a.Attributes, b.Attributes) ||
+		len(a.Times) != len(b.Times) || len(a.Media) != len(b.Media) {
+		return false
+	}
+	for i := range a.Times {
+		x, y := &a.Times[i], &b.Times[i]
+		if x.Start != y.Start || x.Stop != y.Stop || x.Zones != y.Zones || !slices.Equal(x.Repeats, y.Repeats) {
+			return false
+		}
+	}
+	for i := range a.Media {
+		x, y := &a.Media[i], &b.Media[i]
+		if x.Type != y.Type || x.Port != y.Port || x.PortCount != y.PortCount || x.Proto != y.Proto || x.Info != y.Info ||
+			x.Key != y.Key || !slices.Equal(x.Formats, y.Formats) || !slices.Equal(x.Connections, y.Connections) ||
+			!slices.Equal(x.Bandwidths, y.Bandwidths) || !slices.Equal(x.Attributes, y.Attributes) {
+			return false
+		}
+	}
+	return true
 }
 
 // Clone returns a deep copy of the session.

@@ -19,6 +19,8 @@ import (
 type node struct {
 	name   string
 	ua     *UA
+	// handle, when set, stands in for a UA (a test proxy).
+	handle func(in effects.Input) []effects.Effect
 	addr   effects.Peer
 	events []effects.Event
 	// on runs for each event the UA delivers; it may issue commands, whose
@@ -197,15 +199,19 @@ func (n *network) run(limit time.Duration) {
 			it.fn()
 			continue
 		}
-		if it.data != nil {
-			n.apply(it.node, it.node.ua.Handle(effects.Input{Kind: effects.Received, Now: n.now, Data: it.data, From: it.from}, nil))
-			continue
+		in := effects.Input{Kind: effects.Received, Now: n.now, Data: it.data, From: it.from}
+		if it.data == nil {
+			if !n.pending[it.node][it.timer] {
+				continue // cancelled
+			}
+			delete(n.pending[it.node], it.timer)
+			in = effects.Input{Kind: effects.TimerFired, Now: n.now, Timer: it.timer}
 		}
-		if !n.pending[it.node][it.timer] {
-			continue // cancelled
+		if it.node.handle != nil {
+			n.apply(it.node, it.node.handle(in))
+		} else {
+			n.apply(it.node, it.node.ua.Handle(in, nil))
 		}
-		delete(n.pending[it.node], it.timer)
-		n.apply(it.node, it.node.ua.Handle(effects.Input{Kind: effects.TimerFired, Now: n.now, Timer: it.timer}, nil))
 	}
 }
 
@@ -274,6 +280,9 @@ func (n *network) quiesce() {
 	n.t.Helper()
 	n.run(time.Duration(1<<62) - 1)
 	for _, nd := range n.nodes {
+		if nd.ua == nil {
+			continue
+		}
 		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || len(n.pending[nd]) != 0 {
 			n.t.Errorf("%s left %d calls, %d dialogs, %d UA timers, %d transactions, %d pending timers",
 				nd.name, nd.ua.Calls(), nd.ua.Dialogs(), nd.ua.Timers(), nd.ua.Transactions().Len(), len(n.pending[nd]))

@@ -239,7 +239,17 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 			return u.failure(now, r, ev, out)
 		}
 	case effects.TxnTerminated:
+		r := u.byTxn[ev.ID]
 		delete(u.byTxn, ev.ID)
+		if r.kind == roleInvite && u.live(r.call) && r.call.uac && r.call.inviteTxn == ev.ID {
+			// §13.2.2.4: early dialogs that got no 2xx end with the
+			// INVITE transaction.
+			for _, s := range r.call.sessions {
+				if s != r.call.kept && s.d.State == dialog.Early {
+					out = u.dropSession(s, out)
+				}
+			}
+		}
 	}
 	return out
 }

@@ -321,7 +321,7 @@ func (u *UA) ack(now effects.Time, ev effects.Event, out []effects.Effect) []eff
 	if body := m.Body(); s.oa == oaLocalOffer && len(body) > 0 {
 		out = s.answered(false, []byte(body), m, out)
 	}
-	if s.c.kept == s && !s.c.uac && s.d.RemoteSeq == m.CSeq().Seq && m.CSeq().Seq == s.c.invite.CSeq().Seq {
+	if !s.c.uac && m.CSeq().Seq == s.c.invite.CSeq().Seq {
 		out = sessionEvent(out, s, effects.CallAnswered, m)
 	}
 	if s.byeWanted {
