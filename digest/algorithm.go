@@ -119,42 +119,36 @@ func (a Algorithm) sum(dst, data []byte) []byte {
 // maxHex is the longest digest in hex.
 const maxHex = 64
 
-// joiner builds "a:b:c" in a buffer that usually lives on the stack.
-type joiner struct {
-	arr [320]byte
-	b   []byte
-}
+// scratch is the size of the buffers the hash inputs are built in on the
+// stack; longer inputs spill to the heap.
+const scratch = 320
 
-func (j *joiner) reset() *joiner {
-	j.b = j.arr[:0]
-	return j
-}
-
-func (j *joiner) s(parts ...string) *joiner {
+// join appends parts to b, each preceded by ':' unless b is empty.
+func join(b []byte, parts ...string) []byte {
 	for _, p := range parts {
-		if len(j.b) > 0 {
-			j.b = append(j.b, ':')
+		if len(b) > 0 {
+			b = append(b, ':')
 		}
-		j.b = append(j.b, p...)
+		b = append(b, p...)
 	}
-	return j
+	return b
 }
 
-func (j *joiner) h(p []byte) *joiner {
-	if len(j.b) > 0 {
-		j.b = append(j.b, ':')
+// joinHex appends p to b, preceded by ':' unless b is empty.
+func joinHex(b, p []byte) []byte {
+	if len(b) > 0 {
+		b = append(b, ':')
 	}
-	j.b = append(j.b, p...)
-	return j
+	return append(b, p...)
 }
 
 // appendHA1 appends H(A1) to dst (RFC 7616 §3.4.2): H(username ":" realm
 // ":" password), and for a "-sess" algorithm H of that ":" nonce ":"
 // cnonce.
 func appendHA1(dst []byte, a Algorithm, username, realm, password, nonce, cnonce string) []byte {
-	var j joiner
+	var in [scratch]byte
 	var base [maxHex]byte
-	h := a.sum(base[:0], j.reset().s(username, realm, password).b)
+	h := a.sum(base[:0], join(in[:0], username, realm, password))
 	return appendSess(dst, a, h, nonce, cnonce)
 }
 
@@ -165,33 +159,33 @@ func appendSess(dst []byte, a Algorithm, ha1 []byte, nonce, cnonce string) []byt
 	if !a.Sess() {
 		return append(dst, ha1...)
 	}
-	var j joiner
-	return a.sum(dst, j.reset().h(ha1).s(nonce, cnonce).b)
+	var in [scratch]byte
+	return a.sum(dst, join(joinHex(in[:0], ha1), nonce, cnonce))
 }
 
 // appendHA2 appends H(A2) to dst (RFC 7616 §3.4.3): H(method ":" uri), or
 // for qop "auth-int" H(method ":" uri ":" H(body)).
 func appendHA2(dst []byte, a Algorithm, method, digestURI, qop string, body []byte) []byte {
-	var j joiner
-	j.reset().s(method, digestURI)
+	var in [scratch]byte
+	b := join(in[:0], method, digestURI)
 	if abnf.EqualFold(qop, QOPAuthInt) {
 		var hb [maxHex]byte
-		j.h(a.sum(hb[:0], body))
+		b = joinHex(b, a.sum(hb[:0], body))
 	}
-	return a.sum(dst, j.b)
+	return a.sum(dst, b)
 }
 
 // appendResponse appends the request-digest to dst (RFC 7616 §3.4.1):
 // KD(HA1, nonce ":" nc ":" cnonce ":" qop ":" HA2) with a qop, KD(HA1,
-// nonce ":" HA2) without (RFC 2069 compatibility), where KD(secret, data)
+// nonce ":" HA2) without (RFC 2617 §3.2.2.1, for RFC 2069), where KD(secret, data)
 // is H(secret ":" data).
 func appendResponse(dst []byte, a Algorithm, ha1 []byte, nonce, nc, cnonce, qop string, ha2 []byte) []byte {
-	var j joiner
-	j.reset().h(ha1).s(nonce)
+	var in [scratch]byte
+	b := join(joinHex(in[:0], ha1), nonce)
 	if qop != "" {
-		j.s(nc, cnonce, qop)
+		b = join(b, nc, cnonce, qop)
 	}
-	return a.sum(dst, j.h(ha2).b)
+	return a.sum(dst, joinHex(b, ha2))
 }
 
 // HA1 returns H(A1) in hex (RFC 7616 §3.4.2): H(username ":" realm ":"
@@ -231,7 +225,7 @@ func HA2(alg Algorithm, method, digestURI, qop string, body []byte) string {
 
 // Response returns the request-digest in hex (RFC 7616 §3.4.1): with a qop,
 // H(ha1 ":" nonce ":" nc ":" cnonce ":" qop ":" ha2); with qop "", the RFC
-// 2069 form H(ha1 ":" nonce ":" ha2). ha1 is the HA1 function's result
+// 2069 form of RFC 2617 §3.2.2.1, H(ha1 ":" nonce ":" ha2). ha1 is the HA1 function's result
 // (for a "-sess" algorithm, the session key), nc the nonce count as sent:
 // eight hex digits. It returns "" for an invalid algorithm.
 func Response(alg Algorithm, ha1, nonce, nc, cnonce, qop, ha2 string) string {
@@ -249,9 +243,9 @@ func UserHash(alg Algorithm, username, realm string) string {
 	if !alg.Valid() {
 		return ""
 	}
-	var j joiner
+	var in [scratch]byte
 	var buf [maxHex]byte
-	return string(alg.sum(buf[:0], j.reset().s(username, realm).b))
+	return string(alg.sum(buf[:0], join(in[:0], username, realm)))
 }
 
 // appendNC appends the nonce count as 8LHEX (RFC 7616 §3.4).

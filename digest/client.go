@@ -2,6 +2,7 @@ package digest
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
@@ -14,29 +15,96 @@ const (
 	QOPAuthInt = "auth-int" // authentication with integrity protection of the body
 )
 
-// answerable returns the algorithm of a challenge this package can answer:
-// the Digest scheme, a nonce, a supported algorithm, and no qop-options or
-// some that hold "auth" or "auth-int" (RFC 7616 §3.3: a client ignores a
-// challenge whose algorithm it does not understand; RFC 8760 §2.4).
-func answerable(ch header.Challenge) (Algorithm, bool) {
-	if !ch.IsDigest() || ch.Nonce() == "" {
-		return 0, false
+// getParams sets vals[i] to the value of the parameter names[i] of p,
+// quoted-strings resolved, in one pass over p; the first of a repeated
+// parameter counts, as for the header package's accessors. Bit i of the
+// result says whether names[i] is present.
+func getParams(p header.AuthParams, names []string, vals []string) (present uint32) {
+	s := string(p)
+	for i := 0; i < len(s); {
+		name, v, _, next := abnf.NextParam(s, i, ',')
+		i = next
+		for k, n := range names {
+			if present&(1<<k) == 0 && abnf.EqualFold(name, n) {
+				if len(v) >= 2 && v[0] == '"' {
+					v = abnf.Unquote(v)
+				}
+				vals[k], present = v, present|1<<k
+				break
+			}
+		}
 	}
-	alg, ok := ParseAlgorithm(ch.Algorithm())
-	if !ok {
-		return 0, false
-	}
-	if ch.QOP() != "" && !ch.HasQOP(QOPAuth) && !ch.HasQOP(QOPAuthInt) {
-		return 0, false
-	}
-	return alg, true
+	return present
 }
 
-// chooseQOP returns the qop to answer ch with: "auth" when offered (or
-// "auth-int" first if preferInt), else "auth-int", else "" when the
-// challenge has no qop-options (RFC 2069 compatibility).
-func chooseQOP(ch header.Challenge, preferInt bool) string {
-	auth, authInt := ch.HasQOP(QOPAuth), ch.HasQOP(QOPAuthInt)
+var challengeParams = []string{"realm", "nonce", "algorithm", "qop", "opaque", "userhash", "stale"}
+
+// fields are the Digest parameters of a challenge, read in one pass.
+type fields struct {
+	digest                       bool
+	realm, nonce, algorithm, qop string
+	opaque                       string
+	hasOpaque, userhash, stale   bool
+	alg                          Algorithm // the algorithm, if answerable
+	answerable                   bool
+}
+
+// read reads the fields of ch and judges whether this package can answer
+// it: the Digest scheme, a nonce, a supported algorithm, and no
+// qop-options or some that hold "auth" or "auth-int" (RFC 7616 §3.3 and
+// RFC 8760 §2.4: a client ignores a challenge whose algorithm it does not
+// understand).
+func read(ch header.Challenge) fields {
+	var v [7]string
+	present := getParams(ch.Params, challengeParams, v[:])
+	f := fields{
+		digest: ch.IsDigest(),
+		realm:  v[0], nonce: v[1], algorithm: v[2], qop: v[3], opaque: v[4],
+		hasOpaque: present&(1<<4) != 0,
+		userhash:  abnf.EqualFold(v[5], "true"),
+		stale:     abnf.EqualFold(v[6], "true"),
+	}
+	if !f.digest || f.nonce == "" {
+		return f
+	}
+	alg, ok := ParseAlgorithm(f.algorithm)
+	if !ok {
+		return f
+	}
+	if f.qop != "" {
+		if auth, authInt := offers(f.qop); !auth && !authInt {
+			return f
+		}
+	}
+	f.alg, f.answerable = alg, true
+	return f
+}
+
+// offers reports whether the qop-options list q ("auth, auth-int") holds
+// "auth" and "auth-int", compared case-insensitively. It is
+// header.Challenge.HasQOP without the allocations.
+func offers(q string) (auth, authInt bool) {
+	for q != "" {
+		i := strings.IndexByte(q, ',')
+		if i < 0 {
+			i = len(q)
+		}
+		v := abnf.TrimLWS(q[:i])
+		auth = auth || abnf.EqualFold(v, QOPAuth)
+		authInt = authInt || abnf.EqualFold(v, QOPAuthInt)
+		if i == len(q) {
+			break
+		}
+		q = q[i+1:]
+	}
+	return auth, authInt
+}
+
+// chooseQOP returns the qop to answer qop-options q with: "auth" when
+// offered (or "auth-int" first if preferInt), else "auth-int", else "" (RFC
+// 2069 compatibility when q is empty).
+func chooseQOP(q string, preferInt bool) string {
+	auth, authInt := offers(q)
 	switch {
 	case preferInt && authInt:
 		return QOPAuthInt
@@ -62,9 +130,8 @@ func chooseQOP(ch header.Challenge, preferInt bool) string {
 func Pick(challenges []header.Challenge) (header.Challenge, bool) {
 	best, found := -1, 0
 	for i, ch := range challenges {
-		alg, ok := answerable(ch)
-		if ok && alg.Strength() > found {
-			best, found = i, alg.Strength()
+		if f := read(ch); f.answerable && f.alg.Strength() > found {
+			best, found = i, f.alg.Strength()
 		}
 	}
 	if best < 0 {
@@ -79,44 +146,62 @@ func Pick(challenges []header.Challenge) (header.Challenge, bool) {
 // it has credentials for).
 func PickAll(challenges []header.Challenge) []header.Challenge {
 	var out []header.Challenge
-	for i, ch := range challenges {
-		if _, ok := answerable(ch); !ok || seenRealm(challenges[:i], ch.Realm()) {
-			continue
-		}
-		if best, ok := pickRealm(challenges[i:], ch.Realm(), nil); ok {
-			out = append(out, best)
-		}
+	for _, g := range byRealm(challenges, nil) {
+		out = append(out, challenges[g.best])
 	}
 	return out
 }
 
-// seenRealm reports whether an answerable challenge of chs is for realm.
-func seenRealm(chs []header.Challenge, realm string) bool {
-	for _, ch := range chs {
-		if _, ok := answerable(ch); ok && ch.Realm() == realm {
-			return true
-		}
-	}
-	return false
+// realmChoice is the challenge chosen for one realm.
+type realmChoice struct {
+	realm string
+	best  int         // index in the challenges
+	creds Credentials // from the lookup, if any
 }
 
-// pickRealm is Pick among the challenges for realm whose algorithm the
-// credentials c (if not nil) can answer.
-func pickRealm(chs []header.Challenge, realm string, c *Credentials) (header.Challenge, bool) {
-	best, found := -1, 0
-	for i, ch := range chs {
-		alg, ok := answerable(ch)
-		if !ok || ch.Realm() != realm || (c != nil && !c.Can(alg)) {
+// byRealm groups the answerable challenges by realm, in the order realms
+// first appear, and picks the strongest of each; with a lookup, only among
+// those the realm's credentials can answer, leaving out realms it has none
+// for.
+func byRealm(challenges []header.Challenge, lookup func(realm string) (Credentials, bool)) []realmChoice {
+	var out []realmChoice
+	var strength []int
+	var known []bool
+	for i, ch := range challenges {
+		f := read(ch)
+		if !f.answerable {
 			continue
 		}
-		if alg.Strength() > found {
-			best, found = i, alg.Strength()
+		k := -1
+		for j := range out {
+			if out[j].realm == f.realm {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			g := realmChoice{realm: f.realm, best: -1}
+			ok := true
+			if lookup != nil {
+				g.creds, ok = lookup(f.realm)
+			}
+			out, strength, known = append(out, g), append(strength, 0), append(known, ok)
+			k = len(out) - 1
+		}
+		if !known[k] || (lookup != nil && !out[k].creds.Can(f.alg)) {
+			continue
+		}
+		if f.alg.Strength() > strength[k] {
+			out[k].best, strength[k] = i, f.alg.Strength()
 		}
 	}
-	if best < 0 {
-		return header.Challenge{}, false
+	kept := out[:0]
+	for _, g := range out {
+		if g.best >= 0 {
+			kept = append(kept, g)
+		}
 	}
-	return chs[best], true
+	return kept
 }
 
 // Authorize answers the challenge ch for a request with the credentials c,
@@ -135,24 +220,25 @@ func pickRealm(chs []header.Challenge, realm string, c *Credentials) (header.Cha
 // response, algorithm (when the challenge named one), cnonce, opaque (when
 // the challenge had one, even empty), qop and nc as 8 hex digits.
 func Authorize(ch header.Challenge, c Credentials, method, digestURI string, body []byte, cnonce string, nc uint32) (header.Credentials, error) {
-	return authorize(ch, &c, method, digestURI, body, cnonce, nc, false)
+	f := read(ch)
+	return authorize(ch, &f, &c, method, digestURI, body, cnonce, nc, false)
 }
 
-func authorize(ch header.Challenge, c *Credentials, method, digestURI string, body []byte, cnonce string, nc uint32, preferInt bool) (header.Credentials, error) {
-	if !ch.IsDigest() {
+func authorize(ch header.Challenge, f *fields, c *Credentials, method, digestURI string, body []byte, cnonce string, nc uint32, preferInt bool) (header.Credentials, error) {
+	if !f.digest {
 		return header.Credentials{}, fmt.Errorf("%w: %q", ErrScheme, string(ch.Scheme))
 	}
-	alg, ok := ParseAlgorithm(ch.Algorithm())
+	alg, ok := ParseAlgorithm(f.algorithm)
 	if !ok {
-		return header.Credentials{}, fmt.Errorf("%w: %q", ErrAlgorithm, ch.Algorithm())
+		return header.Credentials{}, fmt.Errorf("%w: %q", ErrAlgorithm, f.algorithm)
 	}
-	nonce := ch.Nonce()
+	nonce := f.nonce
 	if nonce == "" {
 		return header.Credentials{}, fmt.Errorf("%w: no nonce", ErrChallenge)
 	}
-	qop := chooseQOP(ch, preferInt)
-	if qop == "" && ch.QOP() != "" {
-		return header.Credentials{}, fmt.Errorf("%w: %q", ErrQOP, ch.QOP())
+	qop := chooseQOP(f.qop, preferInt)
+	if qop == "" && f.qop != "" {
+		return header.Credentials{}, fmt.Errorf("%w: %q", ErrQOP, f.qop)
 	}
 	if (qop != "" || alg.Sess()) && cnonce == "" {
 		return header.Credentials{}, fmt.Errorf("%w: empty cnonce", ErrInvalid)
@@ -160,61 +246,66 @@ func authorize(ch header.Challenge, c *Credentials, method, digestURI string, bo
 	if qop != "" && nc == 0 {
 		return header.Credentials{}, fmt.Errorf("%w: nonce count 0", ErrInvalid)
 	}
-	realm := ch.Realm()
+	realm := f.realm
 	var ha1b, ha2b, respb [maxHex]byte
 	ha1, err := c.appendHA1(ha1b[:0], alg, realm, nonce, cnonce)
 	if err != nil {
 		return header.Credentials{}, err
 	}
 	var ncb [8]byte
-	ncs := ""
+	var ncs []byte
 	if qop != "" {
-		ncs = string(appendNC(ncb[:0], nc))
+		ncs = appendNC(ncb[:0], nc)
 	}
 	ha2 := appendHA2(ha2b[:0], alg, method, digestURI, qop, body)
-	resp := appendResponse(respb[:0], alg, ha1, nonce, ncs, cnonce, qop, ha2)
+	resp := appendResponse(respb[:0], alg, ha1, nonce, string(ncs), cnonce, qop, ha2)
 
 	username := c.Username
-	hashed := ch.UserHash()
-	if hashed {
-		username = UserHash(alg, username, realm)
+	var uh [maxHex]byte
+	if f.userhash {
+		var in [scratch]byte
+		username = string(alg.sum(uh[:0], join(in[:0], username, realm)))
 	}
-	b := make([]byte, 0, 96+len(username)+len(realm)+len(nonce)+len(digestURI)+len(resp)+len(cnonce)+len(ch.Params)/4)
+	b := make([]byte, 0, 128+len(username)+len(realm)+len(nonce)+len(digestURI)+len(resp)+len(cnonce)+len(f.opaque))
 	ok = true
-	quoted := func(name, value string) {
-		b = append(b, ',')
-		b = append(b, name...)
-		b = append(b, '=')
-		var good bool
-		b, good = abnf.AppendQuoted(b, value)
-		ok = ok && good
-	}
-	token := func(name, value string) {
-		b = append(b, ',')
-		b = append(b, name...)
-		b = append(b, '=')
-		b = append(b, value...)
-	}
-	quoted("username", username)
-	quoted("realm", realm)
-	quoted("nonce", nonce)
-	quoted("uri", digestURI)
-	quoted("response", string(resp))
-	if ch.Algorithm() != "" {
-		token("algorithm", alg.String())
+	var good bool
+	b = append(b, ",username="...)
+	b, good = abnf.AppendQuoted(b, username)
+	ok = ok && good
+	b = append(b, ",realm="...)
+	b, good = abnf.AppendQuoted(b, realm)
+	ok = ok && good
+	b = append(b, ",nonce="...)
+	b, good = abnf.AppendQuoted(b, nonce)
+	ok = ok && good
+	b = append(b, ",uri="...)
+	b, good = abnf.AppendQuoted(b, digestURI)
+	ok = ok && good
+	b = append(b, ",response=\""...)
+	b = append(b, resp...)
+	b = append(b, '"')
+	if f.algorithm != "" {
+		b = append(b, ",algorithm="...)
+		b = append(b, alg.String()...)
 	}
 	if qop != "" || alg.Sess() {
-		quoted("cnonce", cnonce)
+		b = append(b, ",cnonce="...)
+		b, good = abnf.AppendQuoted(b, cnonce)
+		ok = ok && good
 	}
-	if opaque, has := ch.Opaque(); has {
-		quoted("opaque", opaque)
+	if f.hasOpaque {
+		b = append(b, ",opaque="...)
+		b, good = abnf.AppendQuoted(b, f.opaque)
+		ok = ok && good
 	}
 	if qop != "" {
-		token("qop", qop)
-		token("nc", ncs)
+		b = append(b, ",qop="...)
+		b = append(b, qop...)
+		b = append(b, ",nc="...)
+		b = append(b, ncs...)
 	}
-	if hashed {
-		token("userhash", "true")
+	if f.userhash {
+		b = append(b, ",userhash=true"...)
 	}
 	if !ok {
 		return header.Credentials{}, fmt.Errorf("%w: a value holds CR or LF", ErrInvalid)
@@ -308,6 +399,7 @@ type Client struct {
 type clientRealm struct {
 	realm string
 	ch    header.Challenge
+	nonce string
 	nc    uint32
 	used  uint64
 }
@@ -323,16 +415,15 @@ func (c *Client) find(realm string) *clientRealm {
 
 // state returns the remembered state of ch's realm, made fresh (nc 0) for
 // a new nonce or a new stale challenge.
-func (c *Client) state(ch header.Challenge) *clientRealm {
-	realm := ch.Realm()
-	st := c.find(realm)
+func (c *Client) state(ch header.Challenge, f *fields) *clientRealm {
+	st := c.find(f.realm)
 	if st == nil {
 		max := c.MaxRealms
 		if max <= 0 {
 			max = 16
 		}
 		if len(c.realms) < max {
-			c.realms = append(c.realms, clientRealm{realm: realm})
+			c.realms = append(c.realms, clientRealm{realm: f.realm})
 			st = &c.realms[len(c.realms)-1]
 		} else {
 			st = &c.realms[0]
@@ -341,11 +432,11 @@ func (c *Client) state(ch header.Challenge) *clientRealm {
 					st = &c.realms[i]
 				}
 			}
-			*st = clientRealm{realm: realm}
+			*st = clientRealm{realm: f.realm}
 		}
 	}
-	if st.ch.Nonce() != ch.Nonce() || (ch.Stale() && st.ch.Params != ch.Params) {
-		st.ch, st.nc = ch, 0
+	if st.nonce != f.nonce || (f.stale && st.ch.Params != ch.Params) {
+		st.ch, st.nonce, st.nc = ch, f.nonce, 0
 	}
 	return st
 }
@@ -362,30 +453,31 @@ func (c *Client) lookup(realm string) (Credentials, bool) {
 // about 142 bits) and the next nonce count for its nonce. It returns an
 // error wrapping ErrNoCredentials when Lookup has none.
 func (c *Client) Authorize(ch header.Challenge, method, digestURI string, body []byte, gen ident.Generator) (header.Credentials, error) {
-	creds, ok := c.lookup(ch.Realm())
+	f := read(ch)
+	creds, ok := c.lookup(f.realm)
 	if !ok {
-		return header.Credentials{}, fmt.Errorf("%w: %q", ErrNoCredentials, ch.Realm())
+		return header.Credentials{}, fmt.Errorf("%w: %q", ErrNoCredentials, f.realm)
 	}
-	return c.answer(ch, &creds, method, digestURI, body, gen)
+	return c.answer(ch, &f, &creds, method, digestURI, body, gen)
 }
 
-func (c *Client) answer(ch header.Challenge, creds *Credentials, method, digestURI string, body []byte, gen ident.Generator) (header.Credentials, error) {
-	if _, ok := answerable(ch); !ok {
+func (c *Client) answer(ch header.Challenge, f *fields, creds *Credentials, method, digestURI string, body []byte, gen ident.Generator) (header.Credentials, error) {
+	if !f.answerable {
 		// Let authorize say why.
-		cr, err := authorize(ch, creds, method, digestURI, body, "-", 1, c.PreferAuthInt)
+		cr, err := authorize(ch, f, creds, method, digestURI, body, "-", 1, c.PreferAuthInt)
 		if err == nil {
 			return header.Credentials{}, ErrChallenge
 		}
 		return cr, err
 	}
-	st := c.state(ch)
+	st := c.state(ch, f)
 	c.clock++
 	st.used = c.clock
 	nc := st.nc + 1
 	if nc == 0 {
 		nc = 1 // 2^32 requests with one nonce: let the server say stale
 	}
-	cr, err := authorize(ch, creds, method, digestURI, body, gen.CallID(), nc, c.PreferAuthInt)
+	cr, err := authorize(ch, f, creds, method, digestURI, body, gen.CallID(), nc, c.PreferAuthInt)
 	if err == nil {
 		st.nc = nc
 	}
@@ -400,35 +492,27 @@ func (c *Client) answer(ch header.Challenge, creds *Credentials, method, digestU
 // could be answered, the error wraps ErrNoCredentials, or ErrChallenge if
 // no challenge was answerable at all.
 func (c *Client) Answer(challenges []header.Challenge, method, digestURI string, body []byte, gen ident.Generator) ([]header.Credentials, error) {
+	choices := byRealm(challenges, c.lookup)
 	var out []header.Credentials
-	anyUsable := false
-	for i, ch := range challenges {
-		if _, ok := answerable(ch); !ok || seenRealm(challenges[:i], ch.Realm()) {
-			continue
-		}
-		anyUsable = true
-		realm := ch.Realm()
-		creds, ok := c.lookup(realm)
-		if !ok {
-			continue
-		}
-		best, ok := pickRealm(challenges[i:], realm, &creds)
-		if !ok {
-			continue
-		}
-		cr, err := c.answer(best, &creds, method, digestURI, body, gen)
+	for i := range choices {
+		g := &choices[i]
+		ch := challenges[g.best]
+		f := read(ch)
+		cr, err := c.answer(ch, &f, &g.creds, method, digestURI, body, gen)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, cr)
 	}
-	switch {
-	case len(out) > 0:
+	if len(out) > 0 {
 		return out, nil
-	case !anyUsable:
-		return nil, fmt.Errorf("%w: no Digest challenge with a supported algorithm and qop", ErrChallenge)
 	}
-	return nil, ErrNoCredentials
+	for _, ch := range challenges {
+		if read(ch).answerable {
+			return nil, ErrNoCredentials
+		}
+	}
+	return nil, fmt.Errorf("%w: no Digest challenge with a supported algorithm and qop", ErrChallenge)
 }
 
 // Reauthorize answers the last challenge remembered for realm again, for a
@@ -445,7 +529,8 @@ func (c *Client) Reauthorize(realm, method, digestURI string, body []byte, gen i
 	if !ok {
 		return header.Credentials{}, false, nil
 	}
-	cr, err := c.answer(st.ch, &creds, method, digestURI, body, gen)
+	f := read(st.ch)
+	cr, err := c.answer(st.ch, &f, &creds, method, digestURI, body, gen)
 	return cr, err == nil, err
 }
 

@@ -37,7 +37,7 @@ func TestPick(t *testing.T) {
 			`Digest realm="a", nonce="1"`,
 			`Digest realm="a", nonce="1", algorithm=SHA-256-sess`,
 		}, 1},
-		{"RFC 7616 §3.7: unknown algorithms are skipped", []string{
+		{"RFC 2617 §3.2.1: unknown algorithms are skipped", []string{
 			`Digest realm="a", nonce="1", algorithm=SHA-3-512`,
 			`Digest realm="a", nonce="1", algorithm=AKAv1-MD5`,
 			`Digest realm="a", nonce="1", algorithm=MD5-sess`,
@@ -185,7 +185,8 @@ func TestAuthorizeQOPChoice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		ch := mustChallenge(t, `Digest realm="a", nonce="n", qop="`+tt.qop+`"`)
-		cr, err := authorize(ch, &c, "MESSAGE", "sip:b", []byte("hi"), "cn", 1, tt.preferInt)
+		f := read(ch)
+		cr, err := authorize(ch, &f, &c, "MESSAGE", "sip:b", []byte("hi"), "cn", 1, tt.preferInt)
 		if err != nil || cr.QOP() != tt.want {
 			t.Errorf("qop %q prefer auth-int %v: got %q, %v; want %q", tt.qop, tt.preferInt, cr.QOP(), err, tt.want)
 		}
@@ -346,5 +347,21 @@ func TestCredentialsCan(t *testing.T) {
 	}
 	if pw.Can(0) {
 		t.Error("Can(0)")
+	}
+}
+
+func TestClientAuthorizeUnanswerable(t *testing.T) {
+	c := Client{Lookup: func(string) (Credentials, bool) { return bob, true }}
+	for s, want := range map[string]error{
+		`Digest realm="a", nonce="n", algorithm=SHA-1`: ErrAlgorithm,
+		`Digest realm="a", qop="auth"`:                 ErrChallenge,
+		`Digest realm="a", nonce="n", qop="auth-conf"`: ErrQOP,
+	} {
+		if _, err := c.Authorize(mustChallenge(t, s), "REGISTER", "sip:a", nil, ident.Seeded(1)); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", s, err, want)
+		}
+	}
+	if c.Realms() != 0 {
+		t.Errorf("unanswerable challenges remembered: %d", c.Realms())
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 // Credentials are what is known of a user in one realm: the user name and
 // either the password or, for applications that do not keep passwords, the
-// stored HA1 of each hash (RFC 7616 §3.4.2, §5.3). A client uses them to
+// stored HA1 of each hash (RFC 7616 §3.4.2, RFC 2617 §4.13). A client uses them to
 // answer challenges; a server's embedder looks them up for the user an
 // Authorization header field names and passes them to Server.Verify.
 type Credentials struct {
@@ -39,8 +39,8 @@ func (c *Credentials) appendBaseHA1(dst []byte, a Algorithm, realm string) ([]by
 	if len(c.HA1) > 0 && c.Password == "" {
 		return dst, fmt.Errorf("%w: %v", ErrNoSecret, a.Hash())
 	}
-	var j joiner
-	return a.sum(dst, j.reset().s(c.Username, realm, c.Password).b), nil
+	var in [scratch]byte
+	return a.sum(dst, join(in[:0], c.Username, realm, c.Password)), nil
 }
 
 // appendHA1 appends the HA1 the response uses: the base HA1, or for a

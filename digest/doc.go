@@ -14,16 +14,20 @@
 //
 // Algorithms: MD5, SHA-256 and SHA-512/256 (RFC 8760 §2.1), each also in
 // its "-sess" form (RFC 7616 §3.4.2); qop "auth" and "auth-int", and
-// answers without qop for RFC 2069 peers (RFC 7616 §3.4.1); user name
+// answers without qop for RFC 2069 peers (RFC 2617 §3.2.2.1); user name
 // hashing (RFC 7616 §3.4.4); rspauth in Authentication-Info (RFC 7616
 // §3.5).
 //
 // Client side: Pick and PickAll choose, among the challenges of a
 // response, the strongest one this package supports (per realm for
 // PickAll); Authorize builds the Authorization or Proxy-Authorization
-// value for one challenge. Client keeps the nonce count per realm and
-// nonce, so that later requests in the same realm reuse the nonce with nc
-// incremented, and starts again at 1 for a new nonce.
+// value for one challenge. Client asks the application for credentials per
+// realm, draws cnonces from the generator and keeps the nonce count per
+// realm and nonce, so that later requests in the same realm reuse the
+// nonce with nc incremented (Reauthorize), and a new nonce or stale=true
+// starts again at 1. Rejected tells whether a new challenge means
+// the server refused the credentials, so that answering again is
+// pointless; VerifyRspAuth checks the server's rspauth.
 //
 // Server side: Server.Challenge issues one challenge per configured
 // algorithm, strongest first (RFC 8760 §2.3), all sharing one nonce. The
@@ -34,8 +38,13 @@
 // and answers OK, Stale (right credentials, nonce too old: challenge again
 // with stale=true) or Bad. Replayed nonce counts are caught by NonceCounts,
 // a tracker whose memory is bounded whatever the input: when full it
-// forgets the oldest nonces, which from then on count as stale, so their
-// clients authenticate again.
+// forgets the nonces issued earliest, which from then on count as stale,
+// so their clients authenticate again. Server.AuthenticationInfo adds
+// rspauth to the response.
+//
+// SHA-512-256 is SHA-512/256 of FIPS 180-4 (RFC 7616 §3.2), not SHA-512
+// cut to 256 bits: the example of RFC 7616 §3.9.2 was computed with the
+// latter, and its errata correct it.
 //
 // A Server and a Client are not safe for concurrent use.
 package digest

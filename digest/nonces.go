@@ -14,13 +14,13 @@ const DefaultMaxNonces = 16384
 
 // Window is how far below the highest nonce count seen a count may arrive
 // and still be accepted once, as requests sent in parallel with one nonce
-// can overtake each other (RFC 7616 §5.12 leaves the policy to the server).
+// can overtake each other (RFC 2617 §4.5 leaves the policy to the server).
 const Window = 64
 
-// NonceCounts is replay protection with bounded memory (RFC 7616 §3.4 and
-// §5.12): for each nonce in use it remembers the highest nonce count seen
-// and which of the Window counts below it were seen, and refuses a count
-// seen before or older than that window.
+// NonceCounts is replay protection with bounded memory (RFC 7616 §3.4,
+// RFC 2617 §4.5): for each nonce in use it remembers the highest nonce
+// count seen and which of the Window counts below it were seen, and
+// refuses a count seen before or older than that window.
 //
 // It holds at most Max nonces. When full it forgets the nonce issued
 // earliest, and from then on treats every nonce issued no later than one it

@@ -81,9 +81,10 @@ type Server struct {
 	// compatibility). Challenges list them strongest first.
 	Algorithms []Algorithm
 	// QOP are the qop-values offered and accepted (QOPAuth, QOPAuthInt);
-	// nil means QOPAuth.
+	// nil means QOPAuth, an empty slice offers none (for RFC 2069 peers,
+	// with AllowRFC2069).
 	QOP []string
-	// AllowRFC2069 accepts answers without qop (RFC 7616 §3.4.1, RFC
+	// AllowRFC2069 accepts answers without qop (RFC 2617 §3.2.2.1, RFC
 	// 2069). They carry no nonce count, so a nonce used that way is only
 	// protected against replay by its lifetime.
 	AllowRFC2069 bool
@@ -260,42 +261,42 @@ func (s *Server) Challenge(now effects.Time, stale bool, opaque string) []header
 //
 // The error is nil for OK, wraps ErrStale for Stale, and wraps the
 // sentinel of the first failed check for Bad. The opaque parameter is not
-// checked: it is the caller's.
+// checked: it is the caller's. ACK and CANCEL are not verified: they
+// cannot be challenged, and carry the INVITE's credentials again (RFC
+// 3261 §22.1), which the replay tracker would refuse.
 func (s *Server) Verify(now effects.Time, cred header.Credentials, method, requestURI string, body []byte, user Credentials) (Result, error) {
 	if !cred.IsDigest() {
 		return Bad, fmt.Errorf("%w: %q", ErrScheme, string(cred.Scheme))
 	}
-	realm := cred.Realm()
+	var v [10]string
+	getParams(cred.Params, credentialParams, v[:])
+	username, realm, nonce, digestURI, response, algorithm, cnonce, qop, ncs := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
 	if realm != s.Realm {
 		return Bad, fmt.Errorf("%w: %q", ErrRealm, realm)
 	}
-	alg, ok := ParseAlgorithm(cred.Algorithm())
+	alg, ok := ParseAlgorithm(algorithm)
 	if !ok || !slices.Contains(s.algorithms(), alg) {
-		return Bad, fmt.Errorf("%w: %q", ErrAlgorithm, cred.Algorithm())
+		return Bad, fmt.Errorf("%w: %q", ErrAlgorithm, algorithm)
 	}
-	nonce := cred.Nonce()
 	issued, raw, ok := s.openNonce(nonce)
 	if !ok {
 		return Bad, ErrNonce
 	}
-	digestURI := cred.URI()
 	if digestURI == "" {
 		return Bad, fmt.Errorf("%w: no uri", ErrMalformed)
 	}
 	if requestURI != "" && !sameURI(digestURI, requestURI) {
 		return Bad, fmt.Errorf("%w: %q", ErrURI, digestURI)
 	}
-	if cred.UserHash() {
+	if abnf.EqualFold(v[9], "true") {
 		var want [maxHex]byte
-		var j joiner
-		if !equalHex(cred.Username(), alg.sum(want[:0], j.reset().s(user.Username, realm).b)) {
+		var in [scratch]byte
+		if !equalHex(username, alg.sum(want[:0], join(in[:0], user.Username, realm))) {
 			return Bad, fmt.Errorf("%w: userhash", ErrUsername)
 		}
-	} else if cred.Username() != user.Username {
-		return Bad, fmt.Errorf("%w: %q", ErrUsername, cred.Username())
+	} else if username != user.Username {
+		return Bad, fmt.Errorf("%w: %q", ErrUsername, username)
 	}
-	qop, cnonce := cred.QOP(), cred.CNonce()
-	ncs, _ := cred.Params.Unquoted("nc")
 	var nc uint32
 	switch {
 	case qop == "":
@@ -306,7 +307,7 @@ func (s *Server) Verify(now effects.Time, cred header.Credentials, method, reque
 	case !s.offersQOP(qop):
 		return Bad, fmt.Errorf("%w: %q", ErrQOP, qop)
 	default:
-		if nc, ok = cred.NC(); !ok || nc == 0 {
+		if nc, ok = parseNC(ncs); !ok || nc == 0 {
 			return Bad, fmt.Errorf("%w: nc %q", ErrMalformed, ncs)
 		}
 		if cnonce == "" {
@@ -316,7 +317,6 @@ func (s *Server) Verify(now effects.Time, cred header.Credentials, method, reque
 	if alg.Sess() && cnonce == "" {
 		return Bad, fmt.Errorf("%w: no cnonce", ErrMalformed)
 	}
-	response := cred.Response()
 	if !isHex(response, alg.Size()) {
 		return Bad, fmt.Errorf("%w: response is not %d hex digits", ErrMalformed, alg.Size())
 	}
@@ -348,6 +348,20 @@ func (s *Server) Verify(now effects.Time, cred header.Credentials, method, reque
 		return Bad, err
 	}
 	return OK, nil
+}
+
+var credentialParams = []string{"username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "qop", "nc", "userhash"}
+
+// parseNC reads a nonce count: 8LHEX (RFC 7616 §3.4), either case.
+func parseNC(s string) (uint32, bool) {
+	if !isHex(s, 8) {
+		return 0, false
+	}
+	var n uint32
+	for i := 0; i < len(s); i++ {
+		n = n<<4 | uint32(abnf.Unhex(s[i]))
+	}
+	return n, true
 }
 
 func (s *Server) offersQOP(qop string) bool {
