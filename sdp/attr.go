@@ -215,7 +215,8 @@ func attrDirection(as Attributes) (Direction, bool) {
 }
 
 // Direction returns the stream's direction (RFC 8866 §6.7): its own
-// direction attribute, else the session's (s may be nil), else SendRecv.
+// direction attribute (the last one, if it has several), else the
+// session's (s may be nil), else SendRecv.
 func (m *Media) Direction(s *Session) Direction {
 	if d, ok := attrDirection(m.Attributes); ok {
 		return d

@@ -112,21 +112,21 @@ func payloadAttr(v string) (int, string, bool) {
 }
 
 // Codecs returns the stream's RTP payload formats in the order of its m=
-// line, described by its rtpmap and fmtp attributes or, for a static payload
-// type without an rtpmap, by RFC 3551. A payload type that is neither has a
-// Codec with an empty Name. Codecs returns nil for a stream whose transport
-// is not RTP.
+// line, described by its rtpmap and fmtp attributes (the first of each for
+// a payload type) or, for a static payload type without an rtpmap, by
+// RFC 3551. A payload type that is neither has a Codec with an empty Name.
+// Codecs returns nil for a stream whose transport is not RTP.
 func (m *Media) Codecs() []Codec {
 	if !m.IsRTP() || len(m.Formats) == 0 {
 		return nil
 	}
+	var idx codecIndex
+	idx.build(m.Attributes)
 	codecs := make([]Codec, 0, len(m.Formats))
 	for _, f := range m.Formats {
-		pt, ok := parseInt(f, 127)
-		if !ok {
-			continue
+		if pt, ok := parseInt(f, 127); ok {
+			codecs = append(codecs, idx.codec(pt))
 		}
-		codecs = append(codecs, m.codec(pt))
 	}
 	return codecs
 }
@@ -138,32 +138,48 @@ func (m *Media) Codec(pt int) (Codec, bool) {
 	}
 	for _, f := range m.Formats {
 		if n, ok := parseInt(f, 127); ok && n == pt {
-			return m.codec(pt), true
+			var idx codecIndex
+			idx.build(m.Attributes)
+			return idx.codec(pt), true
 		}
 	}
 	return Codec{}, false
 }
 
-func (m *Media) codec(pt int) Codec {
-	c := Codec{Payload: pt}
-	mapped, fmtp := false, false
-	for _, a := range m.Attributes {
-		switch {
-		case !mapped && a.Name == "rtpmap":
-			if r, ok := ParseRTPMap(a.Value); ok && r.Payload == pt {
-				c.Name, c.ClockRate, c.Channels = r.Name, r.ClockRate, r.Channels
-				mapped = true
+// codecIndex holds, for each payload type, where its first valid rtpmap
+// and its first fmtp are (index+1 in the attributes, 0 for none), found in
+// one pass over the attributes.
+type codecIndex struct {
+	as           Attributes
+	rtpmap, fmtp [128]int32
+}
+
+func (x *codecIndex) build(as Attributes) {
+	x.as = as
+	for i, a := range as {
+		switch a.Name {
+		case "rtpmap":
+			if r, ok := ParseRTPMap(a.Value); ok && x.rtpmap[r.Payload] == 0 {
+				x.rtpmap[r.Payload] = int32(i + 1)
 			}
-		case !fmtp && a.Name == "fmtp":
-			if n, rest, ok := payloadAttr(a.Value); ok && n == pt {
-				c.Fmtp, fmtp = rest, true
+		case "fmtp":
+			if n, _, ok := payloadAttr(a.Value); ok && x.fmtp[n] == 0 {
+				x.fmtp[n] = int32(i + 1)
 			}
 		}
 	}
-	if !mapped {
-		if s, ok := StaticCodec(pt); ok {
-			c.Name, c.ClockRate, c.Channels = s.Name, s.ClockRate, s.Channels
-		}
+}
+
+func (x *codecIndex) codec(pt int) Codec {
+	c := Codec{Payload: pt}
+	if i := x.fmtp[pt]; i != 0 {
+		_, c.Fmtp, _ = payloadAttr(x.as[i-1].Value)
+	}
+	if i := x.rtpmap[pt]; i != 0 {
+		r, _ := ParseRTPMap(x.as[i-1].Value)
+		c.Name, c.ClockRate, c.Channels = r.Name, r.ClockRate, r.Channels
+	} else if s, ok := StaticCodec(pt); ok {
+		c.Name, c.ClockRate, c.Channels = s.Name, s.ClockRate, s.Channels
 	}
 	return c
 }

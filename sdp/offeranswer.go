@@ -661,7 +661,7 @@ func redirect(s *Session, streams []int, recv bool) *Session {
 	if d, ok := attrDirection(c.Attributes); ok {
 		for i := range c.Media {
 			m := &c.Media[i]
-			if _, own := attrDirection(m.Attributes); !own && m.Port != 0 {
+			if _, own := attrDirection(m.Attributes); !own {
 				m.SetDirection(d)
 			}
 		}

@@ -61,7 +61,7 @@ func Streams(local, remote *Session) []Stream {
 			st.Type, st.Proto, st.Port = rm.Type, rm.Proto, rm.Port
 			if c := rm.connection(remote); c != nil {
 				st.Host = c.Address
-				if ip, err := netip.ParseAddr(c.Address); err == nil && rm.Port != 0 {
+				if ip, err := netip.ParseAddr(c.Address); err == nil && rm.Port > 0 && rm.Port <= 65535 {
 					st.Addr = netip.AddrPortFrom(ip, uint16(rm.Port))
 				}
 			}
@@ -164,15 +164,15 @@ func (c Change) String() string {
 // LocalHold set), or stayed active with a new address, port, codec list,
 // direction or hold state (Modified). It returns nil when nothing changed;
 // the first exchange of a dialog compares against nil.
-func Compare(old, new []Stream) []Change {
+func Compare(before, after []Stream) []Change {
 	var out []Change
-	for i := 0; i < max(len(old), len(new)); i++ {
+	for i := 0; i < max(len(before), len(after)); i++ {
 		var o, n Stream
-		if i < len(old) {
-			o = old[i]
+		if i < len(before) {
+			o = before[i]
 		}
-		if i < len(new) {
-			n = new[i]
+		if i < len(after) {
+			n = after[i]
 		}
 		what := diff(o, n)
 		ch := Change{Index: i, Stream: n, Old: o, What: what}
@@ -181,7 +181,7 @@ func Compare(old, new []Stream) []Change {
 			ch.Kind = Started
 		case o.Active && !n.Active:
 			ch.Kind = Stopped
-			if i >= len(new) {
+			if i >= len(after) {
 				ch.Stream = o
 			}
 		case o.Active && n.Active && what != 0:
