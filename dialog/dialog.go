@@ -223,8 +223,8 @@ type RequestOptions struct {
 	// CSeq, when non-zero, is used instead of the next sequence number (for
 	// an ACK, which repeats its INVITE's, or a CANCEL).
 	CSeq uint32
-	// Contact adds this side's target, as target refresh requests need
-	// (re-INVITE, UPDATE, and SUBSCRIBE and NOTIFY in RFC 6665).
+	// Contact adds this side's target; target refresh requests (re-INVITE,
+	// UPDATE, SUBSCRIBE, NOTIFY) and REFER always carry it.
 	Contact bool
 	// Body and its type.
 	ContentType string
@@ -261,7 +261,7 @@ func (d *Dialog) Request(method string, o RequestOptions) (*message.Message, uri
 		}
 	}
 	var c *header.Contact
-	if o.Contact {
+	if o.Contact || TargetRefresh(method) || method == "REFER" {
 		c = &header.Contact{URI: d.LocalTarget}
 	}
 	m, err := message.NewRequest(method, ruri, message.RequestOptions{
@@ -284,8 +284,9 @@ func (d *Dialog) Request(method string, o RequestOptions) (*message.Message, uri
 // Receive checks a request received inside the dialog and records its
 // sequence number (§12.2.2). A request with a CSeq lower than the remote
 // sequence number is ErrOutOfOrder (answer 500); ACK and CANCEL, which
-// repeat the CSeq of the request they belong to, are not counted. A target
-// refresh request replaces the remote target with its Contact.
+// repeat the CSeq of the request they belong to, are not counted. The
+// remote target changes only when a target refresh is accepted
+// (RefreshTarget).
 func (d *Dialog) Receive(req *message.Message) error {
 	if d.State == Terminated {
 		return ErrTerminated
@@ -301,19 +302,17 @@ func (d *Dialog) Receive(req *message.Message) error {
 		return fmt.Errorf("%w: CSeq %d after %d", ErrOutOfOrder, seq, d.RemoteSeq)
 	}
 	d.RemoteSeq, d.RemoteSeqSet = seq, true
-	if TargetRefresh(method) {
-		if target, err := contact(req); err == nil {
-			d.RemoteTarget = target
-		}
-	}
 	return nil
 }
 
-// RefreshTarget replaces the remote target with the Contact of a 2xx to a
-// target refresh request this side sent (§12.2.1.2). The route set never
-// changes once the dialog is confirmed.
-func (d *Dialog) RefreshTarget(resp *message.Message) {
-	if target, err := contact(resp); err == nil {
+// RefreshTarget replaces the remote target with the Contact of m, when it
+// has one: a 2xx to a target refresh request this side sent (§12.2.1.2), or
+// a target refresh request the peer sent, once this side answers it with a
+// 2xx. A refresh the UAS refuses changes nothing (RFC 6141 §4, updating
+// §12.2.2), so Receive leaves the target alone. The route set never changes
+// once the dialog is confirmed.
+func (d *Dialog) RefreshTarget(m *message.Message) {
+	if target, err := contact(m); err == nil {
 		d.RemoteTarget = target
 	}
 }

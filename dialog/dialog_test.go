@@ -194,8 +194,15 @@ CSeq: ` + seq + ` METHOD
 	if err := d.Receive(in("ACK", "1", "")); err != nil {
 		t.Errorf("ACK repeats an older CSeq: %v", err)
 	}
-	if err := d.Receive(in("UPDATE", "3", "Contact: <sip:alice@moved.example.com>\n")); err != nil || d.RemoteTarget.Host != "moved.example.com" {
-		t.Errorf("target refresh: %v %v", err, d.RemoteTarget)
+	before := d.RemoteTarget
+	update := in("UPDATE", "3", "Contact: <sip:alice@moved.example.com>\n")
+	if err := d.Receive(update); err != nil || d.RemoteTarget != before {
+		// RFC 6141 §4: the target changes only once the UAS accepts.
+		t.Errorf("target refresh before its 2xx: %v %v", err, d.RemoteTarget)
+	}
+	d.RefreshTarget(update)
+	if d.RemoteTarget.Host != "moved.example.com" {
+		t.Errorf("target refresh accepted: %v", d.RemoteTarget)
 	}
 	if err := d.Receive(in("INFO", "4", "Contact: <sip:alice@elsewhere.example.com>\n")); err != nil || d.RemoteTarget.Host != "moved.example.com" {
 		t.Errorf("INFO is no target refresh: %v", d.RemoteTarget)

@@ -374,6 +374,6 @@ type Event struct {
 	Ref  uint64 // a related one, where Kind says so
 	Msg  *message.Message
 	From Peer // where Msg came from
-	Code int   // a status code, where Kind says so
+	Code int  // a status code, where Kind says so
 	Err  error
 }

@@ -35,6 +35,10 @@ type call struct {
 	hangupWanted bool   // the application hung up before any provisional response
 	cancelled    bool   // CANCEL sent
 	lateAnswer   []byte // the answer for an offer in the 2xx, when the INVITE had none
+	// UAS: Answer was called while a reliable provisional response with a
+	// description waited for its PRACK; the 2xx goes once it arrives.
+	answerWanted bool
+	answerBody   []byte
 	tExpires     effects.TimerID
 	tCancel      effects.TimerID
 
@@ -87,16 +91,17 @@ type session struct {
 	// Reliable provisional responses (RFC 3262).
 	rseq        uint32           // UAS: the RSeq of the last reliable 1xx sent
 	rel         *message.Message // UAS: the reliable 1xx awaiting PRACK
+	relSDP      bool             // UAS: it carries a session description
 	relInterval time.Duration
 	tRel        effects.TimerID
 	tRelGiveUp  effects.TimerID
 	lastRSeq    uint32 // UAC: the RSeq of the last reliable 1xx acknowledged
 
 	// Session timer (RFC 4028).
-	interval  time.Duration // 0: no session timer
-	refresher bool          // this side refreshes
-	tRefresh  effects.TimerID
-	tExpiry   effects.TimerID
+	interval         time.Duration // 0: no session timer
+	refresher        bool          // this side refreshes
+	tRefresh         effects.TimerID
+	tExpiry          effects.TimerID
 	peerAllowsUpdate bool
 }
 
@@ -133,8 +138,15 @@ func (u *UA) addSession(c *call, d *dialog.Dialog, peer effects.Peer) *session {
 	return s
 }
 
-// dropSession forgets a session and cancels its timers.
-func (u *UA) dropSession(s *session, out []effects.Effect) []effects.Effect {
+// dropSession forgets a session and cancels its timers. A re-INVITE or
+// UPDATE of the peer still waiting for the application gets 487, so that
+// its transaction ends.
+func (u *UA) dropSession(now effects.Time, s *session, out []effects.Effect) []effects.Effect {
+	if s.serverReq != 0 {
+		req, id := s.serverMsg, s.serverReq
+		s.serverReq, s.serverMsg = 0, nil
+		out = u.reply(now, id, req, 487, s.d.ID.LocalTag, nil, out)
+	}
 	for _, t := range []*effects.TimerID{&s.t2xx, &s.tNoAck, &s.tGlare, &s.tRel, &s.tRelGiveUp, &s.tRefresh, &s.tExpiry} {
 		out = u.cancelTimer(t, out)
 	}
@@ -146,11 +158,11 @@ func (u *UA) dropSession(s *session, out []effects.Effect) []effects.Effect {
 }
 
 // endCall forgets a call, its sessions and timers.
-func (u *UA) endCall(c *call, out []effects.Effect) []effects.Effect {
+func (u *UA) endCall(now effects.Time, c *call, out []effects.Effect) []effects.Effect {
 	out = u.cancelTimer(&c.tExpires, out)
 	out = u.cancelTimer(&c.tCancel, out)
 	for _, s := range c.sessions {
-		out = u.dropSession(s, out)
+		out = u.dropSession(now, s, out)
 	}
 	c.sessions, c.kept = nil, nil
 	if c.merge != (mergeKey{}) && u.merged[c.merge] == c.id {
@@ -229,4 +241,13 @@ func (s *session) rollback() {
 // (a session refresh, RFC 4028 §7.4): it is answered with ours, unchanged.
 func (s *session) unchanged(body []byte) bool {
 	return s.established && len(body) > 0 && bytes.Equal(body, s.remote)
+}
+
+// inviteInProgress reports whether an INVITE transaction is in progress on
+// the session's dialog in either direction, so that no re-INVITE may start
+// (§14.1): ours unanswered, theirs awaiting the application, or our 2xx
+// still waiting for its ACK.
+func (s *session) inviteInProgress() bool {
+	return s.clientInvite != 0 || s.ok != nil || s.noAck ||
+		s.serverReq != 0 && s.serverMsg.Method() == "INVITE" || s.c.state != stEstablished
 }

@@ -46,9 +46,6 @@ func (u *UA) inDialog(now effects.Time, ev effects.Event, out []effects.Effect) 
 // and a re-INVITE or UPDATE still waiting gets 487.
 func (u *UA) byeReceived(now effects.Time, s *session, ev effects.Event, out []effects.Effect) []effects.Effect {
 	out = u.reply(now, ev.ID, ev.Msg, 200, s.d.ID.LocalTag, nil, out)
-	if s.serverReq != 0 {
-		out = u.reply(now, s.serverReq, s.serverMsg, 487, s.d.ID.LocalTag, nil, out)
-	}
 	c := s.c
 	if c.state == stIncoming {
 		// The caller hung up before we answered (its CANCEL was lost or it
@@ -58,9 +55,9 @@ func (u *UA) byeReceived(now effects.Time, s *session, ev effects.Event, out []e
 			out, _ = u.respond(now, c.inviteTxn, resp, out)
 		}
 	}
-	out = u.dropSession(s, out)
+	out = u.dropSession(now, s, out)
 	if c.kept == s || len(liveSessions(c)) == 0 {
-		out = u.endCall(c, out)
+		out = u.endCall(now, c, out)
 		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Msg: ev.Msg, Err: ErrRemoteBye})
 	}
 	return out
@@ -75,13 +72,16 @@ func (u *UA) modifyReceived(now effects.Time, s *session, ev effects.Event, out 
 	isInvite := m.Method() == "INVITE"
 	body := []byte(m.Body())
 	switch {
-	case s.serverReq != 0 && isInvite:
+	case isInvite && (s.serverReq != 0 || s.c.state == stIncoming):
+		// A second INVITE before we answered the first (§14.2).
 		return u.reply(now, ev.ID, m, 500, local, func(r *message.Message) error {
 			return message.Set(r, header.RetryAfter{Delta: uint32(u.random(0, 10000) / 1000)})
 		}, out)
-	case s.clientInvite != 0 && isInvite, s.oa == oaLocalOffer && len(body) > 0, s.clientUpdate != 0 && len(body) > 0,
-		s.serverReq != 0:
-		// Glare: both sides offered at once (§14.2, RFC 3311 §5.2).
+	case isInvite && (s.clientInvite != 0 || s.c.state == stCalling || s.ok != nil),
+		s.oa == oaLocalOffer && len(body) > 0, s.clientUpdate != 0 && len(body) > 0, s.serverReq != 0:
+		// Glare: both sides offered at once, or an INVITE of ours is in
+		// progress on the dialog: the initial one still unanswered, or our
+		// 2xx still unacknowledged (§14.2, RFC 3311 §5.2, RFC 5407 §3.1.4).
 		return u.reply(now, ev.ID, m, 491, local, nil, out)
 	case !isInvite && s.oa == oaRemoteOffer && len(body) > 0:
 		// An UPDATE offering while the peer's earlier offer is unanswered.
@@ -99,14 +99,11 @@ func (u *UA) modifyReceived(now effects.Time, s *session, ev effects.Event, out 
 	return sessionEvent(out, s, effects.CallReinvite, m)
 }
 
-// Accept answers the re-INVITE or UPDATE waiting on an established call
-// with a 2xx carrying body, the answer to its offer.
+// Accept answers the re-INVITE or UPDATE waiting on a call (in its
+// confirmed dialog, or an UPDATE in an early one) with a 2xx carrying body,
+// the answer to its offer.
 func (u *UA) Accept(now effects.Time, id CallID, body []byte, out []effects.Effect) ([]effects.Effect, error) {
-	s, err := u.established(id)
-	if err != nil {
-		return out, err
-	}
-	if s.noAck {
+	if s, err := u.established(id); err == nil && s.noAck {
 		// The 2xx to our offerless INVITE offered: the ACK answers.
 		s.noAck = false
 		ok := s.waitOK
@@ -115,8 +112,9 @@ func (u *UA) Accept(now effects.Time, id CallID, body []byte, out []effects.Effe
 		out = s.answered(true, body, ok, out)
 		return u.startSessionTimerUAC(s, ok, out), nil
 	}
-	if s.serverReq == 0 {
-		return out, ErrState
+	s, err := u.waiting(id)
+	if err != nil {
+		return out, err
 	}
 	req, tid := s.serverMsg, s.serverReq
 	s.serverReq, s.serverMsg = 0, nil
@@ -132,6 +130,7 @@ func (u *UA) acceptModify(now effects.Time, s *session, id txn.ID, req *message.
 		return out
 	}
 	u.grantSessionTimer(s, req, resp)
+	s.d.RefreshTarget(req) // the peer's new Contact counts from our 2xx (RFC 6141 §4)
 	reqBody := []byte(req.Body())
 	var events []effects.Effect
 	switch {
@@ -154,12 +153,9 @@ func (u *UA) acceptModify(now effects.Time, s *session, id txn.ID, req *message.
 // Decline refuses the re-INVITE or UPDATE waiting on an established call
 // (488 Not Acceptable Here by default); the session stays as it was.
 func (u *UA) Decline(now effects.Time, id CallID, code int, out []effects.Effect) ([]effects.Effect, error) {
-	s, err := u.established(id)
+	s, err := u.waiting(id)
 	if err != nil {
 		return out, err
-	}
-	if s.serverReq == 0 {
-		return out, ErrState
 	}
 	if code == 0 {
 		code = 488
@@ -180,14 +176,20 @@ type UpdateOptions struct {
 }
 
 // Update offers a new session description on an established call: a
-// re-INVITE (§14.1), or an UPDATE. SessionModified follows when the peer
-// answers; a glare (491) is retried after §14.1's random delay.
+// re-INVITE (§14.1), or an UPDATE, which may also go in the call's early
+// dialog once its first offer is answered (RFC 3311 §5.1). SessionModified
+// follows when the peer answers; a glare (491) is retried after §14.1's
+// random delay.
 func (u *UA) Update(now effects.Time, id CallID, body []byte, o UpdateOptions, out []effects.Effect) ([]effects.Effect, error) {
 	s, err := u.established(id)
+	if err != nil && o.UseUpdate {
+		s, err = u.early(id)
+	}
 	if err != nil {
 		return out, err
 	}
-	if s.clientInvite != 0 || s.clientUpdate != 0 || s.oa == oaLocalOffer || s.oa == oaRemoteOffer || s.tGlare != 0 {
+	if s.clientUpdate != 0 || s.oa == oaLocalOffer || s.oa == oaRemoteOffer || s.tGlare != 0 ||
+		!o.UseUpdate && s.inviteInProgress() {
 		return out, ErrPending
 	}
 	return u.sendModify(now, s, body, o.UseUpdate, out)
@@ -202,6 +204,42 @@ func (u *UA) established(id CallID) (*session, error) {
 		return nil, ErrState
 	}
 	return c.kept, nil
+}
+
+// early returns the call's one early dialog in which an offer/answer
+// exchange has completed, where an UPDATE may offer (RFC 3311 §5.1).
+func (u *UA) early(id CallID) (*session, error) {
+	c := u.calls[id]
+	if c == nil {
+		return nil, ErrNoCall
+	}
+	live := liveSessions(c)
+	if c.state == stEstablished || len(live) != 1 || !live[0].established || live[0].d.State != dialog.Early {
+		return nil, ErrState
+	}
+	if live[0].rel != nil {
+		// The callee waits for the PRACK of its reliable answer.
+		return nil, ErrPending
+	}
+	return live[0], nil
+}
+
+// waiting returns the session whose re-INVITE or UPDATE from the peer
+// waits for Accept or Decline: the call's confirmed one, or an early one.
+func (u *UA) waiting(id CallID) (*session, error) {
+	c := u.calls[id]
+	if c == nil {
+		return nil, ErrNoCall
+	}
+	if c.kept != nil && c.kept.serverReq != 0 {
+		return c.kept, nil
+	}
+	for _, s := range liveSessions(c) {
+		if s.serverReq != 0 {
+			return s, nil
+		}
+	}
+	return nil, ErrState
 }
 
 // sendModify sends a re-INVITE or UPDATE with body (an offer; none for a
@@ -306,7 +344,7 @@ func (u *UA) glareRetry(now effects.Time, s *session, out []effects.Effect) []ef
 	if s.d.State == dialog.Terminated || s.clientInvite != 0 || s.clientUpdate != 0 {
 		return out
 	}
-	if s.oa == oaRemoteOffer {
+	if s.oa == oaRemoteOffer || !s.glareUpdate && s.inviteInProgress() {
 		// The peer's offer won; ours waits for the next chance.
 		s.tGlare, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerGlare}, time.Duration(u.random(0, 2000))*time.Millisecond, out)
 		return out

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/sansip/sansip/effects"
@@ -17,8 +16,8 @@ import (
 // node is one UA on the test network, with the application behaviour the
 // test gives it.
 type node struct {
-	name   string
-	ua     *UA
+	name string
+	ua   *UA
 	// handle, when set, stands in for a UA (a test proxy).
 	handle func(in effects.Input) []effects.Effect
 	addr   effects.Peer
@@ -65,8 +64,17 @@ type item struct {
 
 // network carries messages between nodes with a latency, and fires their
 // timers, on a virtual clock. drop decides which messages are lost.
+// tester is what the network needs of a *testing.T; properties pass one
+// that records the failure instead.
+type tester interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+	Errorf(format string, args ...any)
+}
+
 type network struct {
-	t       testing.TB
+	t       tester
 	now     effects.Time
 	seq     int
 	queue   []item
@@ -77,7 +85,7 @@ type network struct {
 	drop    func(w wireEntry) bool
 }
 
-func newNetwork(t testing.TB) *network {
+func newNetwork(t tester) *network {
 	return &network{t: t, nodes: map[netip.AddrPort]*node{}, pending: map[*node]map[effects.TimerID]bool{}, latency: 10 * time.Millisecond}
 }
 
@@ -284,6 +292,12 @@ func (n *network) quiesce() {
 			continue
 		}
 		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || len(n.pending[nd]) != 0 {
+			if dumpWire {
+				for _, w := range n.wire {
+					c, _ := w.msg.Get("Contact")
+					fmt.Println(w.at, w, w.msg.CSeq(), w.msg.FromTag(), w.msg.ToTag(), w.msg.Branch(), c)
+				}
+			}
 			n.t.Errorf("%s left %d calls, %d dialogs, %d UA timers, %d transactions, %d pending timers",
 				nd.name, nd.ua.Calls(), nd.ua.Dialogs(), nd.ua.Timers(), nd.ua.Transactions().Len(), len(n.pending[nd]))
 		}

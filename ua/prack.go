@@ -33,7 +33,7 @@ func (u *UA) sendReliable(now effects.Time, s *session, resp *message.Message, b
 	if err != nil {
 		return out, err
 	}
-	s.rel = resp
+	s.rel, s.relSDP = resp, len(body) > 0
 	t1 := u.txns.Config().T1
 	s.relInterval = t1
 	if !s.peer.Transport.Reliable() {
@@ -66,14 +66,14 @@ func (u *UA) reliableGiveUp(now effects.Time, s *session, out []effects.Effect) 
 	if err == nil {
 		out, _ = u.respond(now, c.inviteTxn, resp, out)
 	}
-	out = u.endCall(c, out)
+	out = u.endCall(now, c, out)
 	return deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: 504, Err: ErrTimeout})
 }
 
 func (u *UA) cancelReliable(s *session, out []effects.Effect) []effects.Effect {
 	out = u.cancelTimer(&s.tRel, out)
 	out = u.cancelTimer(&s.tRelGiveUp, out)
-	s.rel = nil
+	s.rel, s.relSDP = nil, false
 	return out
 }
 
@@ -91,16 +91,22 @@ func (u *UA) prackReceived(now effects.Time, s *session, ev effects.Event, out [
 	if body := m.Body(); s.oa == oaLocalOffer && len(body) > 0 {
 		out = s.answered(false, []byte(body), m, out)
 	}
+	if c := s.c; c.answerWanted && c.state == stIncoming {
+		c.answerWanted = false
+		out, _ = u.Answer(now, c.id, c.answerBody, out)
+		c.answerBody = nil
+	}
 	return out
 }
 
 // prack acknowledges a reliable provisional response (RFC 3262 §4): in
 // order, once; an answer in it settles our offer, an offer in it is
-// answered in the PRACK.
-func (u *UA) prack(now effects.Time, s *session, m *message.Message, out []effects.Effect) []effects.Effect {
+// answered in the PRACK. It reports false for a retransmission or one out
+// of order, which is discarded.
+func (u *UA) prack(now effects.Time, s *session, m *message.Message, out []effects.Effect) ([]effects.Effect, bool) {
 	rseq, _ := rseqOf(m)
 	if s.lastRSeq != 0 && (rseq <= s.lastRSeq || rseq != s.lastRSeq+1) {
-		return out // a retransmission, or out of order: discarded
+		return out, false
 	}
 	s.lastRSeq = rseq
 	var answer []byte
@@ -118,23 +124,14 @@ func (u *UA) prack(now effects.Time, s *session, m *message.Message, out []effec
 	}
 	pr, next, err := s.d.Request("PRACK", dialog.RequestOptions{Via: u.via(s.peer), ContentType: ct, Body: answer})
 	if err != nil {
-		return out
+		return out, true
 	}
 	if err := message.Set(pr, header.RAck{RSeq: rseq, CSeq: m.CSeq().Seq, Method: m.CSeq().Method}); err != nil {
-		return out
+		return out, true
 	}
 	_, out, _ = u.newClient(now, pr, nextHop(next, s.peer), txnRole{call: s.c, s: s, kind: rolePrack}, out)
 	if answer != nil {
 		out = s.answered(true, answer, m, out)
 	}
-	return out
-}
-
-// prackResponse handles the response to our PRACK: nothing more to do for
-// a 2xx; a failure that ends the dialog ends this early dialog.
-func (u *UA) prackResponse(now effects.Time, s *session, m *message.Message, out []effects.Effect) []effects.Effect {
-	if s == nil || m.StatusCode() < 300 || dialog.Impact(m.StatusCode()) != dialog.EndsDialog {
-		return out
-	}
-	return u.dropSession(s, out)
+	return out, true
 }

@@ -2,28 +2,29 @@ package ua
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
-	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/uri"
 )
 
-// testProxy is a minimal stateless proxy for the UA tests (the real one is
-// package proxycore): it forks a new INVITE to its targets, forwards
-// responses back by Via, cancels the other branches after the first 2xx
-// and acknowledges their 487, optionally record-routes, and relays
-// requests inside a dialog by Route and Request-URI.
+// testProxy is a minimal proxy for the UA tests (the real one is package
+// proxycore). With one target it is stateless (§16.11): it forwards
+// requests by Route and Request-URI and responses by Via, and relays the ACK
+// of a non-2xx on its INVITE's branch. With several it forks a new INVITE,
+// cancels the other branches after the first 2xx and acknowledges every
+// non-2xx itself, without retransmitting anything. It optionally
+// record-routes.
 type testProxy struct {
 	nd        *node
 	targets   []*node
 	recordRte bool
-	gen       ident.Generator
 	branches  map[string]*testBranch // by the branch we added
 	order     []string
-	answered  map[string]bool        // INVITE (Call-ID) that got a 2xx
+	answered  map[string]bool // INVITE (Call-ID) that got a 2xx
 }
 
 type testBranch struct {
@@ -34,7 +35,7 @@ type testBranch struct {
 
 func (n *network) addProxy(name, addr string, targets []*node, recordRoute bool) *testProxy {
 	ap := netip.MustParseAddrPort(addr)
-	p := &testProxy{targets: targets, recordRte: recordRoute, gen: ident.Seeded(99), branches: map[string]*testBranch{}, answered: map[string]bool{}}
+	p := &testProxy{targets: targets, recordRte: recordRoute, branches: map[string]*testBranch{}, answered: map[string]bool{}}
 	p.nd = &node{name: name, addr: effects.Peer{Addr: ap, Transport: effects.UDP}, net: n}
 	p.nd.handle = p.handle
 	n.nodes[ap] = p.nd
@@ -48,8 +49,20 @@ func (p *testProxy) send(m *message.Message, to effects.Peer) effects.Effect {
 	return effects.Effect{Kind: effects.Send, Msg: m, To: to}
 }
 
-func (p *testProxy) via() header.Via {
-	return header.Via{Transport: "UDP", Host: p.nd.addr.Addr.Addr().String(), Port: p.nd.addr.Addr.Port(), Params: header.Params(";branch=" + p.gen.Branch())}
+// via returns the proxy's Via for a request forwarded to target; the branch
+// is a hash of the request's own branch and the target, so that a
+// retransmission takes the same branch (RFC 3261 §16.11).
+func (p *testProxy) via(m *message.Message, target string) header.Via {
+	h := fnv.New64a()
+	h.Write([]byte(m.Branch()))
+	h.Write([]byte(target))
+	if m.Method() == "ACK" || m.Method() == "CANCEL" {
+		h.Write([]byte("INVITE"))
+	} else {
+		h.Write([]byte(m.Method()))
+	}
+	return header.Via{Transport: "UDP", Host: p.nd.addr.Addr.Addr().String(), Port: p.nd.addr.Addr.Port(),
+		Params: header.Params(fmt.Sprintf(";branch=z9hG4bK%x", h.Sum64()))}
 }
 
 func (p *testProxy) handle(in effects.Input) []effects.Effect {
@@ -64,6 +77,25 @@ func (p *testProxy) handle(in effects.Input) []effects.Effect {
 		return p.response(m)
 	}
 	var out []effects.Effect
+	if m.Method() == "ACK" || m.Method() == "CANCEL" && len(p.targets) == 1 {
+		// The ACK of a non-2xx and a CANCEL take their INVITE's branch
+		// (§9.1, §17.1.1.3): with one target they go on statelessly, on
+		// that branch (§16.11); when forking, the proxy acknowledged the
+		// response itself and absorbs the ACK.
+		for _, to := range p.targets {
+			v := p.via(m, to.name)
+			if br := p.branches[v.Branch()]; br != nil {
+				if len(p.targets) > 1 {
+					return nil
+				}
+				fwd := m.Clone()
+				fwd.DecrementMaxForwards()
+				fwd.SetRequestURI(br.inv.RequestURI())
+				fwd.PrependVia(v)
+				return append(out, p.send(fwd, to.addr))
+			}
+		}
+	}
 	if m.Method() == "INVITE" && m.ToTag() == "" || m.Method() == "CANCEL" && len(p.targets) > 1 {
 		for _, to := range p.targets {
 			fwd := m.Clone()
@@ -83,7 +115,7 @@ func (p *testProxy) handle(in effects.Input) []effects.Effect {
 				fwd.PrependRecordRoute(header.RecordRoute{URI: p.uri()})
 			}
 			fwd.SetRequestURI(mustURI(fmt.Sprintf("sip:%s@%s", to.name, to.addr.Addr)))
-			v := p.via()
+			v := p.via(m, to.name)
 			fwd.PrependVia(v)
 			p.branches[v.Branch()] = &testBranch{to: to, inv: fwd}
 			p.order = append(p.order, v.Branch())
@@ -113,7 +145,7 @@ func (p *testProxy) handle(in effects.Input) []effects.Effect {
 	if r, ok, _ := message.First[header.Route](fwd); ok {
 		next = r.URI
 	}
-	fwd.PrependVia(p.via())
+	fwd.PrependVia(p.via(m, next.String()))
 	return append(out, p.send(fwd, nextHop(next, effects.Peer{Transport: effects.UDP})))
 }
 
@@ -124,12 +156,12 @@ func (p *testProxy) response(m *message.Message) []effects.Effect {
 	br := p.branches[m.Branch()]
 	code := m.StatusCode()
 	if br != nil && m.CSeq().Method == "INVITE" && code >= 200 {
-		if code >= 300 {
+		if code >= 300 && len(p.targets) > 1 {
 			if ack, err := message.AckFor(br.inv, m); err == nil {
 				out = append(out, p.send(ack, br.to.addr))
 			}
 		}
-		if br.final && code >= 300 {
+		if br.final && code >= 300 && len(p.targets) > 1 {
 			return out // a retransmission
 		}
 		br.final = true
@@ -147,7 +179,7 @@ func (p *testProxy) response(m *message.Message) []effects.Effect {
 			return out // a cancelled branch's 487 stays here
 		}
 	}
-	if m.CSeq().Method == "CANCEL" && br != nil {
+	if m.CSeq().Method == "CANCEL" && br != nil && len(p.targets) > 1 {
 		return out // the CANCEL we sent was answered
 	}
 	fwd := m.Clone()

@@ -55,7 +55,9 @@ func TestRFC3665Successful(t *testing.T) {
 			}
 			if ev.Kind == effects.CallAnswered {
 				n.after(60*time.Second, func() {
-					nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return nd.ua.Hangup(now, ev.ID, out) })
+					nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+						return nd.ua.Hangup(now, ev.ID, out)
+					})
 				})
 			}
 		}
@@ -119,7 +121,9 @@ func TestRFC3665OfferInAck(t *testing.T) {
 		}
 		wantKinds(t, a, "answered", "session-established")
 		wantKinds(t, b, "incoming", "session-established", "answered")
-		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
 		n.quiesce()
 	})
 }
@@ -151,7 +155,9 @@ func TestRFC3665Reinvite(t *testing.T) {
 			return a.ua.Update(now, a.call, []byte(moved), UpdateOptions{}, out)
 		})
 		n.run(10 * time.Second)
-		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
 		n.quiesce()
 		wantWire(t, n, []string{
 			"alice->bob INVITE", "bob->alice 200", "alice->bob ACK",
@@ -183,7 +189,9 @@ func TestRFC3665NoAnswer(t *testing.T) {
 		}
 		a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
 		n.run(20 * time.Second)
-		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
 		n.quiesce()
 		wantWire(t, n, []string{
 			"alice->bob INVITE", "bob->alice 180",
@@ -206,7 +214,9 @@ func TestRFC3665Busy(t *testing.T) {
 		n, a, b := pair(t, tr, Config{}, Config{})
 		b.on = func(nd *node, ev effects.Event) {
 			if ev.Kind == effects.CallIncoming {
-				nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return nd.ua.Reject(now, ev.ID, 486, out) })
+				nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+					return nd.ua.Reject(now, ev.ID, 486, out)
+				})
 			}
 		}
 		a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
@@ -256,7 +266,9 @@ func TestRFC3665Unavailable(t *testing.T) {
 					return nd.ua.Ring(now, ev.ID, RingOptions{}, out)
 				})
 				n.after(3*time.Second, func() {
-					nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return nd.ua.Reject(now, ev.ID, 480, out) })
+					nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+						return nd.ua.Reject(now, ev.ID, 480, out)
+					})
 				})
 			}
 		}

@@ -94,7 +94,9 @@ func TestForking(t *testing.T) {
 	if a.ua.Dialogs() != 1 {
 		t.Errorf("Alice keeps %d dialogs", a.ua.Dialogs())
 	}
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
 	n.quiesce()
 }
 
@@ -107,7 +109,9 @@ func TestCancelCrossing200(t *testing.T) {
 		a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
 		n.run(time.Second) // Bob answers at 1 s + 10 ms; Alice hangs up at 1 s + 10 ms too
 		n.after(10*time.Millisecond, func() {
-			a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+			a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return a.ua.Hangup(now, a.call, out)
+			})
 		})
 		n.quiesce()
 		// Both cross at 1.01 s: Alice gets the 200 (ACK, BYE) before Bob
@@ -127,23 +131,23 @@ func TestCancelCrossing200(t *testing.T) {
 // §9.1: a CANCEL waits for a provisional response.
 func TestCancelWaitsForProvisional(t *testing.T) {
 	n, a, b := pair(t, effects.UDP, Config{}, Config{})
-	b.on = func(nd *node, ev effects.Event) {
-		if ev.Kind == effects.CallIncoming {
-			n.after(3*time.Second, func() {
-				nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
-					return nd.ua.Ring(now, ev.ID, RingOptions{}, out)
-				})
-			})
-		}
-	}
+	b.on = func(*node, effects.Event) {} // Bob lets it ring; his UAS sends 100 Trying after 200 ms
 	a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
-	n.run(time.Second)
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	n.run(100 * time.Millisecond)
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
+	if len(n.wire) != 1 {
+		t.Fatalf("sent %v before any provisional response", n.wire[1:])
+	}
 	n.quiesce()
 	wantWire(t, n, []string{
-		"alice->bob INVITE", "bob->alice 100", "bob->alice 180", "alice->bob CANCEL",
+		"alice->bob INVITE", "bob->alice 100", "alice->bob CANCEL",
 		"bob->alice 200", "bob->alice 487", "alice->bob ACK",
 	})
+	if n.wire[2].at != n.wire[1].at+10*time.Millisecond {
+		t.Errorf("CANCEL at %v, 100 at %v", n.wire[2].at, n.wire[1].at)
+	}
 }
 
 // §13.2.1: Expires on the INVITE cancels it when it runs out.
@@ -185,7 +189,9 @@ func TestLostACK(t *testing.T) {
 		t.Errorf("the ACK differs")
 	}
 	wantKinds(t, b, "incoming", "session-established", "answered")
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
 	n.quiesce()
 }
 
@@ -213,7 +219,9 @@ func TestLost2xx(t *testing.T) {
 		t.Errorf("2xx sent at (-want +got):\n%s", diff)
 	}
 	wantKinds(t, a, "ringing", "answered", "session-established")
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
 	n.quiesce()
 }
 
@@ -296,7 +304,9 @@ func TestReinviteGlare(t *testing.T) {
 	if count(n, "alice->bob ACK") != 3 || count(n, "bob->alice ACK") != 2 {
 		t.Errorf("ACKs: %v", n.wireLog())
 	}
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
 	n.quiesce()
 }
 
@@ -351,10 +361,13 @@ func TestPrack(t *testing.T) {
 	if rack, _, _ := message.First[header.RAck](pr); rack.RSeq != mustRSeq(r183) || rack.Method != "INVITE" {
 		t.Errorf("RAck %+v", rack)
 	}
-	// The session is established by the reliable 183, before the answer.
-	wantKinds(t, a, "session-established", "ringing", "ringing", "answered")
+	// The session is established by the reliable 183, before the answer;
+	// its retransmission is discarded (RFC 3262 §4).
+	wantKinds(t, a, "session-established", "ringing", "answered")
 	wantKinds(t, b, "incoming", "session-established", "answered")
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
 	n.quiesce()
 }
 
@@ -389,7 +402,9 @@ func TestSessionTimer(t *testing.T) {
 		}
 		// Refreshes change nothing: no session events.
 		wantKinds(t, a, "ringing", "answered", "session-established")
-		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
 		n.quiesce()
 	})
 	t.Run("expired", func(t *testing.T) {
@@ -421,7 +436,9 @@ func TestSessionTimer(t *testing.T) {
 		if se, _, _ := message.First[header.SessionExpires](retry); se.Delta != 150 || retry.CSeq().Seq != n.wire[0].msg.CSeq().Seq+1 || retry.CallID() != n.wire[0].msg.CallID() {
 			t.Errorf("retry %v", retry.StartLine())
 		}
-		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
 		n.quiesce()
 	})
 }
@@ -564,7 +581,9 @@ func TestHoldResumeUpdate(t *testing.T) {
 		t.Errorf("second update: %v", err)
 	}
 	n.run(4 * time.Second)
-	b.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return b.ua.Hangup(now, b.call, out) })
+	b.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return b.ua.Hangup(now, b.call, out)
+	})
 	n.quiesce()
 }
 
@@ -600,7 +619,9 @@ func TestInDialogErrors(t *testing.T) {
 	if diff := cmp.Diff([]int{405, 500, 481}, codes); diff != "" {
 		t.Errorf("codes (-want +got):\n%s (%v)", diff, n.wireLog())
 	}
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
 	n.quiesce()
 }
 

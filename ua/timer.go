@@ -98,12 +98,13 @@ func (u *UA) armSessionTimer(s *session, out []effects.Effect) []effects.Effect 
 // allows it and Config.RefreshWithUpdate, else a re-INVITE repeating our
 // description.
 func (u *UA) refresh(now effects.Time, s *session, out []effects.Effect) []effects.Effect {
-	if s.clientInvite != 0 || s.clientUpdate != 0 || s.oa == oaLocalOffer || s.oa == oaRemoteOffer {
+	useUpdate := u.cfg.RefreshWithUpdate && s.peerAllowsUpdate
+	if s.clientUpdate != 0 || s.oa == oaLocalOffer || s.oa == oaRemoteOffer || s.inviteInProgress() && !useUpdate {
 		// Something is already in progress; try again shortly.
 		s.tRefresh, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerRefresh}, u.txns.Config().T2, out)
 		return out
 	}
-	if u.cfg.RefreshWithUpdate && s.peerAllowsUpdate {
+	if useUpdate {
 		out, _ = u.sendModify(now, s, nil, true, out)
 		return out
 	}

@@ -103,13 +103,13 @@ func (c Config) withDefaults() Config {
 // Errors from commands and the reasons calls end with, matchable with
 // errors.Is.
 var (
-	ErrNoCall   = errors.New("ua: no such call")
-	ErrState    = errors.New("ua: not allowed in the call's state")
-	ErrConfig   = errors.New("ua: incomplete configuration")
-	ErrPending  = errors.New("ua: an offer or request is already pending")
-	ErrRemoteBye = errors.New("ua: the peer hung up")
-	ErrHangup   = errors.New("ua: hung up here")
-	ErrNoAck    = errors.New("ua: no ACK for the 2xx within 64·T1")
+	ErrNoCall         = errors.New("ua: no such call")
+	ErrState          = errors.New("ua: not allowed in the call's state")
+	ErrConfig         = errors.New("ua: incomplete configuration")
+	ErrPending        = errors.New("ua: an offer or request is already pending")
+	ErrRemoteBye      = errors.New("ua: the peer hung up")
+	ErrHangup         = errors.New("ua: hung up here")
+	ErrNoAck          = errors.New("ua: no ACK for the 2xx within 64·T1")
 	ErrSessionExpired = errors.New("ua: the session timer expired")
 	ErrDialogGone     = errors.New("ua: the peer no longer knows the dialog")
 	ErrTimeout        = errors.New("ua: no response")
@@ -169,6 +169,20 @@ func (u *UA) Timers() int { return len(u.timers) }
 
 // Dialogs returns the number of dialogs the UA holds.
 func (u *UA) Dialogs() int { return len(u.byDialog) }
+
+// SetContact changes this UA's target, as when its address changed (RFC
+// 3665 §3.7): new dialogs use it, and the next re-INVITE or UPDATE of each
+// established call tells the peer (the dialogs' local target changes now).
+func (u *UA) SetContact(c uri.URI) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	u.cfg.Contact = c
+	for _, s := range u.byDialog {
+		s.d.LocalTarget = c
+	}
+	return nil
+}
 
 // Handle feeds the UA one input and appends what it wants done to out.
 func (u *UA) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
@@ -246,7 +260,7 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 			// INVITE transaction.
 			for _, s := range r.call.sessions {
 				if s != r.call.kept && s.d.State == dialog.Early {
-					out = u.dropSession(s, out)
+					out = u.dropSession(now, s, out)
 				}
 			}
 		}
@@ -352,15 +366,15 @@ type timerRole struct {
 type timerKind uint8
 
 const (
-	timer2xx       timerKind = iota + 1 // retransmit the 2xx (§13.3.1.4)
-	timerNoAck                          // 64·T1 without ACK: BYE
-	timerExpires                        // the INVITE's Expires ran out: CANCEL
-	timerCancel                         // 64·T1 after CANCEL without a final response
-	timerGlare                          // retry a re-INVITE after 491 (§14.1)
-	timerRel1xx                         // retransmit a reliable provisional response
-	timerRel1xxGiveUp                   // 64·T1 without PRACK
-	timerRefresh                        // send a session refresh (RFC 4028)
-	timerExpiry                         // the session expired (RFC 4028)
+	timer2xx          timerKind = iota + 1 // retransmit the 2xx (§13.3.1.4)
+	timerNoAck                             // 64·T1 without ACK: BYE
+	timerExpires                           // the INVITE's Expires ran out: CANCEL
+	timerCancel                            // 64·T1 after CANCEL without a final response
+	timerGlare                             // retry a re-INVITE after 491 (§14.1)
+	timerRel1xx                            // retransmit a reliable provisional response
+	timerRel1xxGiveUp                      // 64·T1 without PRACK
+	timerRefresh                           // send a session refresh (RFC 4028)
+	timerExpiry                            // the session expired (RFC 4028)
 )
 
 // setTimer arms a UA timer and returns its id.

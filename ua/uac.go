@@ -109,7 +109,11 @@ func (u *UA) response(now effects.Time, r txnRole, m *message.Message, out []eff
 	case roleReinvite, roleUpdate:
 		return u.modifyResponse(now, r, m, out)
 	case rolePrack:
-		return u.prackResponse(now, r.s, m, out)
+		// Nothing to do: a PRACK's failure (a 481 from a callee that
+		// already sent its final response) changes nothing while the
+		// INVITE, whose final response decides the early dialog's fate, is
+		// in progress.
+		return out
 	}
 	return out
 }
@@ -117,20 +121,26 @@ func (u *UA) response(now effects.Time, r txnRole, m *message.Message, out []eff
 // inviteResponse handles a response to the call's INVITE (§13.2.2).
 func (u *UA) inviteResponse(now effects.Time, c *call, m *message.Message, out []effects.Effect) []effects.Effect {
 	code := m.StatusCode()
-	switch {
-	case code == 100:
-		return out
-	case code < 200:
+	if code < 200 {
+		// Any provisional response, 100 included, lets a CANCEL go (§9.1).
 		c.provisional = true
 		if c.hangupWanted && !c.cancelled {
 			out = u.sendCancel(now, c, out)
 		}
+	}
+	switch {
+	case code == 100:
+		return out
+	case code < 200:
 		s := u.uacSession(c, m)
 		if s == nil {
 			return out
 		}
 		if _, reliable := rseqOf(m); reliable && requires(m, "100rel") {
-			out = u.prack(now, s, m, out)
+			var fresh bool
+			if out, fresh = u.prack(now, s, m, out); !fresh {
+				return out // RFC 3262 §4: a retransmission is discarded
+			}
 		}
 		return sessionEvent(out, s, effects.CallRinging, m)
 	case code < 300:
@@ -146,7 +156,7 @@ func (u *UA) inviteResponse(now effects.Time, c *call, m *message.Message, out [
 	if c.cancelled && code == 487 {
 		ev.Err = ErrCancelled
 	}
-	out = u.endCall(c, out)
+	out = u.endCall(now, c, out)
 	return deliver(out, ev)
 }
 
@@ -166,6 +176,14 @@ func (u *UA) uacSession(c *call, m *message.Message) *session {
 		d, err := dialog.NewUAC(c.invite, m, u.cfg.Contact, c.peer.Transport.Secure())
 		if err != nil {
 			return nil
+		}
+		// A dialog with this id may have existed and ended (a 481 to a
+		// PRACK ends an early dialog); its requests' CSeq numbers are not
+		// used again.
+		for _, old := range c.sessions {
+			if old.d.ID == id {
+				d.LocalSeq = max(d.LocalSeq, old.d.LocalSeq)
+			}
 		}
 		s = u.addSession(c, d, c.peer)
 		if len(c.invite.Body()) > 0 {
@@ -331,20 +349,29 @@ func (u *UA) cancelGiveUp(now effects.Time, c *call, out []effects.Effect) []eff
 		return out
 	}
 	out = u.route(now, u.txns.Abandon(now, c.inviteTxn, nil), out)
-	out = u.endCall(c, out)
+	out = u.endCall(now, c, out)
 	return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: 487, Err: ErrCancelled})
 }
 
 // sendBye ends a session with a BYE (§15.1.1) and forgets it; the call ends
 // when its kept session does.
 func (u *UA) sendBye(now effects.Time, s *session, out []effects.Effect) []effects.Effect {
+	if c := s.c; !c.uac && c.state == stIncoming {
+		// A callee never sends BYE in an early dialog (§15): it ends the
+		// call with a final response to the INVITE instead.
+		if resp, err := message.NewResponse(c.invite, 500, "", message.ResponseOptions{ToTag: c.localTag}); err == nil {
+			out, _ = u.respond(now, c.inviteTxn, resp, out)
+		}
+		c.answered = true
+		return u.endCall(now, c, out)
+	}
 	bye, next, err := s.d.Request("BYE", dialog.RequestOptions{Via: u.via(s.peer)})
 	if err == nil {
 		_, out, _ = u.newClient(now, bye, nextHop(next, s.peer), txnRole{call: s.c, s: s, kind: roleBye}, out)
 	}
-	out = u.dropSession(s, out)
+	out = u.dropSession(now, s, out)
 	if s.c.kept == s || len(liveSessions(s.c)) == 0 {
-		out = u.endCall(s.c, out)
+		out = u.endCall(now, s.c, out)
 	}
 	return out
 }
@@ -372,16 +399,17 @@ func (u *UA) failure(now effects.Time, r txnRole, ev effects.Event, out []effect
 	switch r.kind {
 	case roleInvite:
 		if c.uac && c.state == stCalling {
-			out = u.endCall(c, out)
+			out = u.endCall(now, c, out)
 			return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: code, Err: reason})
 		}
 		if !c.uac && ev.Kind == effects.TxnTransportError && c.state == stIncoming {
-			out = u.endCall(c, out)
+			out = u.endCall(now, c, out)
 			return deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: reason})
 		}
-	case roleReinvite, roleUpdate, rolePrack:
+	case roleReinvite, roleUpdate:
 		// A request in the dialog timed out: RFC 5057 ends the usage, and
-		// with it the call.
+		// with it the call. (A PRACK's failure changes nothing: the
+		// INVITE's final response decides.)
 		if r.s != nil && r.s.d.State != dialog.Terminated {
 			out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: reason})
 			return u.sendBye(now, r.s, out)

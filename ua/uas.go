@@ -199,7 +199,7 @@ func (u *UA) dialogResponse(s *session, req *message.Message, code int, body []b
 			}
 		}
 	}
-	if err := message.Set(resp, header.Contact{URI: u.cfg.Contact}); err != nil {
+	if err := message.Set(resp, header.Contact{URI: s.d.LocalTarget}); err != nil {
 		return nil, err
 	}
 	if err := u.allowField(resp); err != nil {
@@ -222,6 +222,8 @@ func (u *UA) dialogResponse(s *session, req *message.Message, code int, body []b
 // Answer answers an incoming call with a 2xx carrying body: the answer to
 // the INVITE's offer, or the offer when it had none (then the ACK carries
 // the answer). The 2xx is retransmitted until the ACK arrives (§13.3.1.4).
+// While a reliable provisional response with a description waits for its
+// PRACK, the 2xx waits too and goes when the PRACK arrives (RFC 3262 §3).
 // For an established call with a re-INVITE or UPDATE waiting, Answer is
 // Accept.
 func (u *UA) Answer(now effects.Time, id CallID, body []byte, out []effects.Effect) ([]effects.Effect, error) {
@@ -236,10 +238,11 @@ func (u *UA) Answer(now effects.Time, id CallID, body []byte, out []effects.Effe
 		return out, ErrState
 	}
 	s := c.sessions[0]
-	if s.rel != nil && s.oa == oaLocalOffer {
-		// RFC 3262 §5: an offer in a reliable provisional response must be
-		// answered (by PRACK) before the final response.
-		return out, ErrPending
+	if s.rel != nil && s.relSDP {
+		// RFC 3262 §3: a 2xx waits for the PRACK of a reliable provisional
+		// response that carried a session description.
+		c.answerWanted, c.answerBody = true, body
+		return out, nil
 	}
 	resp, err := u.dialogResponse(s, c.invite, 200, body, true)
 	if err != nil {
@@ -332,7 +335,8 @@ func (u *UA) ack(now effects.Time, ev effects.Event, out []effects.Effect) []eff
 }
 
 // Reject answers an incoming call with a final non-2xx response (486 Busy
-// Here, 603 Decline, ...), which ends it.
+// Here, 603 Decline, ...), which ends it: CallEnded follows, with the code
+// and ErrHangup, as for every way a call ends.
 func (u *UA) Reject(now effects.Time, id CallID, code int, out []effects.Effect) ([]effects.Effect, error) {
 	c := u.calls[id]
 	if c == nil {
@@ -351,7 +355,8 @@ func (u *UA) Reject(now effects.Time, id CallID, code int, out []effects.Effect)
 	}
 	out, err = u.respond(now, c.inviteTxn, resp, out)
 	c.answered = true
-	return u.endCall(c, out), err
+	out = u.endCall(now, c, out)
+	return deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: ErrHangup}), err
 }
 
 // cancelled handles a CANCEL (§9.2): it is answered 200; if the INVITE it
@@ -371,6 +376,6 @@ func (u *UA) cancelled(now effects.Time, ev effects.Event, out []effects.Effect)
 		out, _ = u.respond(now, c.inviteTxn, resp, out)
 	}
 	c.answered = true
-	out = u.endCall(c, out)
+	out = u.endCall(now, c, out)
 	return deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Msg: ev.Msg, Code: 487, Err: ErrCancelled})
 }
