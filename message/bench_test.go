@@ -97,3 +97,35 @@ func BenchmarkForwardInvite(b *testing.B) {
 		buf = m.AppendTo(buf[:0])
 	}
 }
+
+// BenchmarkNewRequest builds an INVITE as a UA does: Via, Max-Forwards,
+// To, From, Call-ID, CSeq, Contact, Supported, Allow, a body (§8.1.1).
+func BenchmarkNewRequest(b *testing.B) {
+	ruri := mustParseURI(b, "sip:bob@biloxi.example.com")
+	contact := header.Contact{URI: mustParseURI(b, "sip:alice@pc33.atlanta.example.com")}
+	o := RequestOptions{
+		From:        header.From{URI: mustParseURI(b, "sip:alice@atlanta.example.com"), Params: ";tag=1928301774"},
+		CallID:      "a84b4c76e66710@pc33.atlanta.example.com",
+		CSeq:        314159,
+		Via:         header.Via{Transport: "UDP", Host: "pc33.atlanta.example.com", Params: ";branch=z9hG4bK776asdhds"},
+		Contact:     &contact,
+		Supported:   []string{"100rel", "timer"},
+		Allow:       []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK"},
+		ContentType: "application/sdp",
+		Body:        []byte("v=0\r\no=alice 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n"),
+	}
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := NewRequest("INVITE", ruri, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustParseURI(b *testing.B, s string) uri.URI {
+	u, err := uri.Parse(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u
+}

@@ -105,49 +105,37 @@ func NewRequest(method string, ruri uri.URI, o RequestOptions) (*Message, error)
 	b = ruri.AppendTo(b)
 	b = append(b, " SIP/2.0\r\n"...)
 	var err error
-	add := func(name, text string, e error) {
-		if err != nil {
-			return
-		}
-		if e != nil {
-			err = e
-			return
-		}
-		b = append(b, name...)
-		b = append(b, ": "...)
-		b = append(b, text...)
-		b = append(b, '\r', '\n')
+	mf := header.MaxForwards(o.MaxForwards)
+	b, err = appendTyped(b, &o.Via, err)
+	b, err = appendTyped(b, &mf, err)
+	for i := range o.Routes {
+		b, err = appendTyped(b, &o.Routes[i], err)
 	}
-	add(field(o.Via))
-	add(field(header.MaxForwards(o.MaxForwards)))
-	for _, r := range o.Routes {
-		add(field(r))
-	}
-	add(field(o.To))
-	add(field(o.From))
-	add(field(header.CallID(o.CallID)))
-	add(field(header.CSeq{Seq: o.CSeq, Method: method}))
+	b, err = appendTyped(b, &o.To, err)
+	b, err = appendTyped(b, &o.From, err)
+	callID, cseq := header.CallID(o.CallID), header.CSeq{Seq: o.CSeq, Method: method}
+	b, err = appendTyped(b, &callID, err)
+	b, err = appendTyped(b, &cseq, err)
 	if o.Contact != nil {
-		add(field(*o.Contact))
+		b, err = appendTyped(b, o.Contact, err)
 	}
-	for _, l := range []struct {
-		name string
-		vals []string
-	}{{"Supported", o.Supported}, {"Require", o.Require}, {"Allow", o.Allow}} {
-		if len(l.vals) > 0 {
-			add(tokenList(l.name, l.vals))
-		}
-	}
-	if len(o.Body) > 0 || o.ContentType != "" {
-		if e := header.ValidateValue(header.IDContentType, "Content-Type", o.ContentType); e != nil || o.ContentType == "" {
-			add("", "", fmt.Errorf("%w: Content-Type %q", ErrInvalid, o.ContentType))
-		}
-		add("Content-Type", o.ContentType, nil)
-	}
-	add("Content-Length", strconv.Itoa(len(o.Body)), nil)
+	b, err = appendTokens(b, "Supported", o.Supported, err)
+	b, err = appendTokens(b, "Require", o.Require, err)
+	b, err = appendTokens(b, "Allow", o.Allow, err)
 	if err != nil {
 		return nil, err
 	}
+	if len(o.Body) > 0 || o.ContentType != "" {
+		if e := header.ValidateValue(header.IDContentType, "Content-Type", o.ContentType); e != nil || o.ContentType == "" {
+			return nil, fmt.Errorf("%w: Content-Type %q", ErrInvalid, o.ContentType)
+		}
+		b = append(b, "Content-Type: "...)
+		b = append(b, o.ContentType...)
+		b = append(b, '\r', '\n')
+	}
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(o.Body)), 10)
+	b = append(b, '\r', '\n')
 	b = append(b, '\r', '\n')
 	b = append(b, o.Body...)
 	m, err := parseBuilt(b)
@@ -155,6 +143,55 @@ func NewRequest(method string, ruri uri.URI, o RequestOptions) (*Message, error)
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return m, nil
+}
+
+// appendTyped appends the header field of the typed value *p to b, as
+// render checks it: no CR, LF or NUL, and a value that parses back and
+// renders to the same text. It does nothing once err is set, so that calls
+// chain. It works in b itself, costing one allocation (the parse's copy)
+// where render costs several.
+func appendTyped[T any, P header.Value[T]](b []byte, p P, err error) ([]byte, error) {
+	if err != nil {
+		return b, err
+	}
+	name := p.HeaderName()
+	b = append(b, name...)
+	b = append(b, ": "...)
+	start := len(b)
+	b = p.AppendTo(b)
+	text := string(b[start:])
+	if err := header.CheckLine(name, text); err != nil {
+		return b, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	var back T
+	if err := P(&back).Parse(text); err != nil {
+		return b, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	// Render the parsed value after the end of b, in its spare capacity.
+	if again := P(&back).AppendTo(b[len(b):]); string(again) != text {
+		return b, fmt.Errorf("%w: %s value %q does not survive a round trip", ErrInvalid, name, text)
+	}
+	return append(b, '\r', '\n'), nil
+}
+
+// appendTokens appends a list header of tokens (Supported, Require, Allow)
+// on one line, if vals has any.
+func appendTokens(b []byte, name string, vals []string, err error) ([]byte, error) {
+	if err != nil || len(vals) == 0 {
+		return b, err
+	}
+	b = append(b, name...)
+	b = append(b, ": "...)
+	for i, v := range vals {
+		if !abnf.IsToken(v) {
+			return b, fmt.Errorf("%w: %s value %q", ErrInvalid, name, v)
+		}
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, v...)
+	}
+	return append(b, '\r', '\n'), nil
 }
 
 // field renders a typed value as a header field's name and text.

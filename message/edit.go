@@ -36,6 +36,33 @@ func matches(f *parser.Field, id header.ID, name string) bool {
 	return f.ID == header.Unknown && abnf.EqualFold(f.Name(), name)
 }
 
+// HasToken reports whether any field of the named list header (Allow,
+// Supported, Require, Proxy-Require, Unsupported, ...) holds the element
+// token, compared exactly as methods and option tags are (RFC 3261 §7.1,
+// §19.2). Unlike All it parses nothing into values and never allocates, so
+// it suits checks made on every message; an element that is not a token
+// simply does not match.
+func HasToken(m *Message, name, token string) bool {
+	id := header.Lookup(name)
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		if !matches(f, id, name) {
+			continue
+		}
+		for s := f.RawValue(); ; {
+			first, rest, comma, ok := header.CutList(s)
+			if first == token {
+				return true
+			}
+			if !ok || !comma {
+				break
+			}
+			s = rest
+		}
+	}
+	return false
+}
+
 // Headers yields each header field's name, as written, and value, with
 // line folds replaced by single spaces, in order.
 func (m *Message) Headers() iter.Seq2[string, string] {

@@ -450,3 +450,30 @@ func TestErrorResponseDrops(t *testing.T) {
 		t.Errorf("limit response %v %v", ok, resp)
 	}
 }
+
+// HasToken finds an element of a list header in any of its fields, by
+// exact comparison, in long and compact forms (RFC 3261 §7.3.1, §7.3.3).
+func TestHasToken(t *testing.T) {
+	m, err := ParseString("OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"+
+		"From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n"+
+		"Allow: INVITE, ACK ,CANCEL\r\nAllow: UPDATE\r\nk: 100rel,timer\r\nRequire: \r\n\r\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, token string
+		want        bool
+	}{
+		{"Allow", "INVITE", true}, {"Allow", "ACK", true}, {"Allow", "CANCEL", true},
+		{"Allow", "UPDATE", true}, {"allow", "UPDATE", true}, {"Allow", "update", false},
+		{"Allow", "BYE", false}, {"Supported", "timer", true}, {"k", "100rel", true},
+		{"Supported", "100", false}, {"Require", "timer", false}, {"Unsupported", "timer", false},
+	} {
+		if got := HasToken(m, tc.name, tc.token); got != tc.want {
+			t.Errorf("HasToken(%s, %s) = %v", tc.name, tc.token, got)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { HasToken(m, "Allow", "UPDATE") }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -87,7 +87,7 @@ func render[T any, P header.Value[T]](v T) (string, error) {
 	if err := P(&back).Parse(text); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if again := string(P(&back).AppendTo(buf[:0])); again != text {
+	if string(P(&back).AppendTo(buf[:0])) != text { // compared without a copy
 		return "", fmt.Errorf("%w: %s value %q does not survive a round trip", ErrInvalid, name, text)
 	}
 	return text, nil

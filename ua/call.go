@@ -139,13 +139,21 @@ func (u *UA) addSession(c *call, d *dialog.Dialog, peer effects.Peer) *session {
 }
 
 // dropSession forgets a session and cancels its timers. A re-INVITE or
-// UPDATE of the peer still waiting for the application gets 487, so that
-// its transaction ends.
+// UPDATE of the peer still waiting for the application gets 487, and our
+// own re-INVITE still in progress is abandoned, so that no transaction
+// outlives its session.
 func (u *UA) dropSession(now effects.Time, s *session, out []effects.Effect) []effects.Effect {
 	if s.serverReq != 0 {
 		req, id := s.serverMsg, s.serverReq
 		s.serverReq, s.serverMsg = 0, nil
 		out = u.reply(now, id, req, 487, s.d.ID.LocalTag, nil, out)
+	}
+	if s.clientInvite != 0 {
+		// Our re-INVITE, if the peer sent a provisional response and no
+		// final one, has no timer left to end it: the session's end does.
+		id := s.clientInvite
+		s.clientInvite = 0
+		out = u.route(now, u.txns.Abandon(now, id, u.buf()), out)
 	}
 	for _, t := range []*effects.TimerID{&s.t2xx, &s.tNoAck, &s.tGlare, &s.tRel, &s.tRelGiveUp, &s.tRefresh, &s.tExpiry} {
 		out = u.cancelTimer(t, out)

@@ -128,6 +128,7 @@ type UA struct {
 	byDialog map[dialog.ID]*session
 	byTxn    map[txn.ID]txnRole
 	timers   map[effects.TimerID]timerRole
+	spare    [][]effects.Effect // buffers for the transaction layer's effects
 	nextTmr  uint64
 	// merged remembers requests outside a dialog that are being served, to
 	// detect a merged request (§8.2.2.2).
@@ -194,11 +195,14 @@ func (u *UA) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
 		// transactions that depend on it will time out.
 		return out
 	}
-	return u.route(in.Now, u.txns.Handle(in, nil), out)
+	return u.route(in.Now, u.txns.Handle(in, u.buf()), out)
 }
 
 // route passes the transaction layer's effects on to the driver, and
 // handles the events it delivers.
+//
+// effs is a buffer from u.buf: route gives it back once done, so that the
+// transaction layer's effects cost no allocation in the steady state.
 func (u *UA) route(now effects.Time, effs []effects.Effect, out []effects.Effect) []effects.Effect {
 	for i := range effs {
 		if effs[i].Kind != effects.Deliver {
@@ -210,7 +214,30 @@ func (u *UA) route(now effects.Time, effs []effects.Effect, out []effects.Effect
 			out = u.txnEvent(now, effs[i].Event, out)
 		}
 	}
+	u.release(effs)
 	return out
+}
+
+// buf returns an empty buffer for the transaction layer's effects. Calls
+// nest (handling an event may respond, which routes more effects), so the
+// spare buffers are a stack.
+func (u *UA) buf() []effects.Effect {
+	if n := len(u.spare); n > 0 {
+		b := u.spare[n-1]
+		u.spare = u.spare[:n-1]
+		return b
+	}
+	return make([]effects.Effect, 0, 8)
+}
+
+// release takes back a buffer from buf, cleared so that it holds on to no
+// message.
+func (u *UA) release(b []effects.Effect) {
+	if cap(b) == 0 || cap(b) > 256 || len(u.spare) >= 8 {
+		return
+	}
+	clear(b)
+	u.spare = append(u.spare, b[:0])
 }
 
 // txnRole is what a transaction is for.
@@ -270,8 +297,9 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 
 // newClient starts a client transaction for role and routes its effects.
 func (u *UA) newClient(now effects.Time, req *message.Message, to effects.Peer, role txnRole, out []effects.Effect) (txn.ID, []effects.Effect, error) {
-	id, effs, err := u.txns.NewClient(now, req, to, nil)
+	id, effs, err := u.txns.NewClient(now, req, to, u.buf())
 	if err != nil {
+		u.release(effs)
 		return 0, out, err
 	}
 	role.req = req
@@ -281,7 +309,7 @@ func (u *UA) newClient(now effects.Time, req *message.Message, to effects.Peer, 
 
 // respond answers a server transaction and routes its effects.
 func (u *UA) respond(now effects.Time, id txn.ID, resp *message.Message, out []effects.Effect) ([]effects.Effect, error) {
-	effs, err := u.txns.Respond(now, id, resp, nil)
+	effs, err := u.txns.Respond(now, id, resp, u.buf())
 	return u.route(now, effs, out), err
 }
 

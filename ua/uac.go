@@ -348,7 +348,7 @@ func (u *UA) cancelGiveUp(now effects.Time, c *call, out []effects.Effect) []eff
 	if c.state != stCalling {
 		return out
 	}
-	out = u.route(now, u.txns.Abandon(now, c.inviteTxn, nil), out)
+	out = u.route(now, u.txns.Abandon(now, c.inviteTxn, u.buf()), out)
 	out = u.endCall(now, c, out)
 	return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: 487, Err: ErrCancelled})
 }
@@ -420,35 +420,17 @@ func (u *UA) failure(now effects.Time, r txnRole, ev effects.Event, out []effect
 
 // requires reports whether m's Require lists the option tag.
 func requires(m *message.Message, tag string) bool {
-	vals, _ := message.All[header.Require](m)
-	for _, v := range vals {
-		if string(v) == tag {
-			return true
-		}
-	}
-	return false
+	return message.HasToken(m, "Require", tag)
 }
 
 // supports reports whether m's Supported or Require lists the option tag.
 func supports(m *message.Message, tag string) bool {
-	vals, _ := message.All[header.Supported](m)
-	for _, v := range vals {
-		if string(v) == tag {
-			return true
-		}
-	}
-	return requires(m, tag)
+	return message.HasToken(m, "Supported", tag) || message.HasToken(m, "Require", tag)
 }
 
 // allows reports whether m's Allow lists the method.
 func allows(m *message.Message, method string) bool {
-	vals, _ := message.All[header.Allow](m)
-	for _, v := range vals {
-		if string(v) == method {
-			return true
-		}
-	}
-	return false
+	return message.HasToken(m, "Allow", method)
 }
 
 // rseqOf returns a response's RSeq.
