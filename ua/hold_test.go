@@ -3,6 +3,9 @@ package ua
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sansip/sansip/effects"
 )
 
 // RFC 3264 §8.4 and RFC 6337 §5.3: what puts a session on hold.
@@ -30,4 +33,55 @@ func TestOnHold(t *testing.T) {
 			t.Errorf("%s: onHold = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// RFC 6337 §5.3: Hold and Resume offer the last description again with the
+// direction changed; the peer sees the session held, then resumed, and
+// each offer has the next o= version (RFC 3264 §8).
+func TestHoldResumeCommands(t *testing.T) {
+	n, a, b := pair(t, effects.UDP, Config{}, Config{})
+	b.on = func(nd *node, ev effects.Event) {
+		switch ev.Kind {
+		case effects.CallIncoming:
+			nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return nd.ua.Answer(now, ev.ID, []byte(sdpAnswer), out)
+			})
+		case effects.CallReinvite:
+			answer := sdpAnswer
+			if strings.Contains(ev.Msg.Body(), "a=sendonly") {
+				answer = strings.Replace(sdpAnswer, "PCMU/8000\r\n", "PCMU/8000\r\na=recvonly\r\n", 1)
+			}
+			nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return nd.ua.Accept(now, ev.ID, []byte(answer), out)
+			})
+		}
+	}
+	a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
+	n.run(time.Second)
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hold(now, a.call, UpdateOptions{}, out)
+	})
+	n.run(2 * time.Second)
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Resume(now, a.call, UpdateOptions{UseUpdate: true}, out)
+	})
+	n.run(3 * time.Second)
+	wantKinds(t, b, "incoming", "session-established", "answered", "reinvite", "session-modified", "session-held", "reinvite", "session-modified", "session-resumed")
+	var offers []string
+	for _, w := range n.wire {
+		if w.from == "alice" && w.msg.IsRequest() && (w.msg.Method() == "INVITE" || w.msg.Method() == "UPDATE") {
+			offers = append(offers, w.msg.Body())
+		}
+	}
+	if len(offers) != 3 || !strings.Contains(offers[1], "a=sendonly") || !strings.Contains(offers[2], "a=sendrecv") ||
+		!strings.Contains(offers[1], "o=alice 2890844526 2890844527 ") || !strings.Contains(offers[2], "o=alice 2890844526 2890844528 ") {
+		t.Errorf("offers %q", offers)
+	}
+	if _, err := b.ua.Hold(n.now, 999, UpdateOptions{}, nil); err != ErrNoCall {
+		t.Errorf("Hold of no call: %v", err)
+	}
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
+	n.quiesce()
 }

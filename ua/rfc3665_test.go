@@ -2,6 +2,7 @@ package ua
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,44 @@ func checkOneDialog(t *testing.T, n *network) {
 			t.Errorf("%v: %v", w, err)
 		}
 	}
+}
+
+// RFC 3665 §3.2: Session Establishment Through Two Proxies, both
+// record-routing: every request in the dialog goes through both, in order,
+// and so does every response. (The flow's 407 challenge from Proxy 1 is the
+// digest work of issue 5; the proxies here are the stateless test proxy,
+// which sends no 100.)
+func TestRFC3665TwoProxies(t *testing.T) {
+	n := newNetwork(t)
+	a := n.add("alice", "192.0.2.1:5060", effects.UDP, Config{}, 1)
+	b := n.add("bob", "192.0.2.2:5060", effects.UDP, Config{}, 2)
+	p2 := n.addProxy("proxy2", "192.0.2.102:5060", []*node{b}, true)
+	p1 := n.addProxy("proxy1", "192.0.2.101:5060", []*node{p2.nd}, true)
+	b.on = answerAfter(n, time.Second)
+	a.callTo(b, CallOptions{Body: []byte(sdpOffer), Dest: p1.nd.addr})
+	n.run(10 * time.Second)
+	b.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return b.ua.Hangup(now, b.call, out)
+	})
+	n.quiesce()
+	wantWire(t, n, []string{
+		"alice->proxy1 INVITE", "proxy1->proxy2 INVITE", "proxy2->bob INVITE", // F1, F6, F8 (less F2 to F5)
+		"bob->proxy2 180", "proxy2->proxy1 180", "proxy1->alice 180", // F10 to F12
+		"bob->proxy2 200", "proxy2->proxy1 200", "proxy1->alice 200", // F13 to F15
+		"alice->proxy1 ACK", "proxy1->proxy2 ACK", "proxy2->bob ACK", // F16 to F18
+		"bob->proxy2 BYE", "proxy2->proxy1 BYE", "proxy1->alice BYE", // F19 to F21
+		"alice->proxy1 200", "proxy1->proxy2 200", "proxy2->bob 200", // F22 to F24
+	})
+	// The route sets: Alice's in the order of the Record-Route, Bob's
+	// reversed.
+	ack, bye := n.wire[9].msg, n.wire[12].msg
+	if got := ack.Values("Route"); len(got) != 2 || !strings.Contains(got[0], "192.0.2.101") || !strings.Contains(got[1], "192.0.2.102") {
+		t.Errorf("Alice's Route %q", got)
+	}
+	if got := bye.Values("Route"); len(got) != 2 || !strings.Contains(got[0], "192.0.2.102") || !strings.Contains(got[1], "192.0.2.101") {
+		t.Errorf("Bob's Route %q", got)
+	}
+	checkOneDialog(t, n)
 }
 
 // RFC 3665 §3.6 (the UAs' part): the INVITE has no offer; Bob offers in the
