@@ -88,6 +88,26 @@ func (u *UA) inspect(m *message.Message) (int, func(*message.Message) error) {
 			}
 		}
 	}
+	// §21.4.7: an INVITE whose Accept rules out the session description
+	// this UA would answer with (RFC 4475 §3.3.15).
+	if method == "INVITE" && m.Has("Accept") {
+		acc, err := message.All[header.Accept](m)
+		sdpType := header.MediaType{Type: "application", Subtype: "sdp"}
+		if err == nil && !slices.ContainsFunc(acc, func(a header.Accept) bool {
+			q, ok := a.Q()
+			return a.Accepts(sdpType) && (!ok || q > 0)
+		}) {
+			return 406, func(resp *message.Message) error {
+				agent := u.cfg.Host
+				if strings.Contains(agent, ":") && !strings.HasPrefix(agent, "[") {
+					agent = "[" + agent + "]"
+				}
+				// The Warning is a courtesy: a 406 without it is still right.
+				_ = message.Set(resp, header.Warning{Code: 399, Agent: agent, Text: "Accept rules out application/sdp"})
+				return nil
+			}
+		}
+	}
 	return 0, nil
 }
 
