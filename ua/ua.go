@@ -16,7 +16,7 @@
 // for a 2xx (§13.2.2.4) and again for each retransmission; a BYE to every
 // extra 2xx of a forked call; CANCEL only after a provisional response
 // (§9.1), and on the INVITE's Expires (§13.2.1); the UAS checks of §8.2
-// (405 with Allow, 420 with Unsupported, 415 with Accept, 416, 482 for a
+// (405 with Allow, 420 with Unsupported, 415 with Accept, 416, 406, 482 for a
 // merged request); the 2xx retransmitted until the ACK arrives and a BYE
 // after 64·T1 without one (§13.3.1.4); 200 to a CANCEL and 487 to the INVITE
 // (§9.2); 491 for glare and the re-INVITE retried after §14.1's random delay;
