@@ -322,6 +322,24 @@ const (
 	SessionHeld
 	// SessionResumed: the peer took the session off hold.
 	SessionResumed
+	// CallUpdateFailed: the peer refused our re-INVITE or UPDATE with Code
+	// (Msg); the session stays as it was. A 491 is retried first (§14.1),
+	// a 422 once (RFC 4028), a 401 or 407 answered when credentials allow.
+	CallUpdateFailed
+	// MediaStarted, MediaChanged and MediaStopped: an offer/answer exchange
+	// on the call started media, changed its addresses, ports, codecs or
+	// directions, or stopped every stream; ua.UA.Media reads the streams.
+	MediaStarted
+	MediaChanged
+	MediaStopped
+	// RequestIncoming: a request the application answers (MESSAGE, INFO, or
+	// another method it allows) arrived, inside the call Ref's dialog or
+	// outside any (Ref 0); answer it with ua.UA.Reply and the event's ID.
+	RequestIncoming
+	// RequestDone: the request ID sent with ua.UA.Request or
+	// ua.UA.CallRequest got its final response, Code (Msg); 408 with
+	// ua.ErrTimeout or 503 with ua.ErrTransport when none came.
+	RequestDone
 )
 
 // String names the event kind.
@@ -363,6 +381,18 @@ func (k EventKind) String() string {
 		return "session-held"
 	case SessionResumed:
 		return "session-resumed"
+	case CallUpdateFailed:
+		return "call-update-failed"
+	case MediaStarted:
+		return "media-started"
+	case MediaChanged:
+		return "media-changed"
+	case MediaStopped:
+		return "media-stopped"
+	case RequestIncoming:
+		return "request-incoming"
+	case RequestDone:
+		return "request-done"
 	}
 	return "invalid"
 }

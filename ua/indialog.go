@@ -39,7 +39,7 @@ func (u *UA) inDialog(now effects.Time, ev effects.Event, out []effects.Effect) 
 	if code, fill := u.inspect(m); code != 0 {
 		return u.reply(now, ev.ID, m, code, local, fill, out)
 	}
-	return u.reply(now, ev.ID, m, 200, local, nil, out)
+	return u.appRequest(now, ev, s, out)
 }
 
 // byeReceived ends the call the peer hung up (§15.1.2): the BYE gets 200,
@@ -336,7 +336,7 @@ func (u *UA) modifyResponse(now effects.Time, r txnRole, m *message.Message, out
 		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: s.c.id, Msg: m, Code: code, Err: ErrDialogGone})
 		return u.sendBye(now, s, out)
 	}
-	return out
+	return deliver(out, effects.Event{Kind: effects.CallUpdateFailed, ID: s.c.id, Msg: m, Code: code})
 }
 
 // glareRetry sends again the re-INVITE or UPDATE that met a 491.

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/dialog"
+	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
@@ -58,7 +59,9 @@ type Config struct {
 	Host string
 	Port uint16
 	// Allow lists the methods this UA accepts (§8.2.1); default INVITE,
-	// ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK.
+	// ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, MESSAGE. Requests of
+	// a method the UA core does not handle itself go to the application
+	// (RequestIncoming).
 	Allow []string
 	// Supported lists the extensions this UA implements (§8.2.2.3); default
 	// 100rel and timer. Requests needing others are answered 420.
@@ -66,6 +69,10 @@ type Config struct {
 	// Accept lists the body types this UA understands (§8.2.3); default
 	// application/sdp. Other bodies are answered 415.
 	Accept []string
+	// AcceptOther lists the body types of the requests the application
+	// answers (MESSAGE, INFO, ...); others get 415. Nil leaves the
+	// choice to the application.
+	AcceptOther []string
 	// Reliable makes the UA ask for reliable provisional responses
 	// (Require: 100rel) on its INVITEs, and send its own provisional
 	// responses reliably when the caller supports 100rel.
@@ -82,11 +89,17 @@ type Config struct {
 	Gen ident.Generator
 	// UserAgent is the User-Agent and Server value, if any.
 	UserAgent string
+	// Credentials returns the user name and password (or stored HA1) for
+	// a realm that challenges a request of this UA, and false when the
+	// application has none; nil leaves every 401 and 407 unanswered.
+	// Every request is answered the same way, in and out of dialogs
+	// (RFC 3261 §22.2, §22.3; RFC 7616; RFC 8760).
+	Credentials func(realm string) (digest.Credentials, bool)
 }
 
 func (c Config) withDefaults() Config {
 	if c.Allow == nil {
-		c.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK"}
+		c.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "INFO", "MESSAGE"}
 	}
 	if c.Supported == nil {
 		c.Supported = []string{"100rel", "timer"}
@@ -115,6 +128,7 @@ var (
 	ErrTimeout        = errors.New("ua: no response")
 	ErrTransport      = errors.New("ua: transport failure")
 	ErrCancelled      = errors.New("ua: the call was cancelled")
+	ErrNoRequest      = errors.New("ua: no such request")
 )
 
 // UA is a user agent core.
@@ -133,6 +147,12 @@ type UA struct {
 	// merged remembers requests outside a dialog that are being served, to
 	// detect a merged request (§8.2.2.2).
 	merged map[mergeKey]CallID
+	// auth answers challenges when Config.Credentials is set.
+	auth *digest.Client
+	// requests are the application's requests in progress (Request,
+	// CallRequest), and incoming those it has yet to answer (Reply).
+	requests    map[uint64]*request
+	waitingReqs map[uint64]*incomingReq
 }
 
 // uaTimerBit marks the UA's own timer ids and send tags, apart from the
@@ -144,15 +164,21 @@ func New(cfg Config) (*UA, error) {
 	if cfg.Gen == nil || cfg.Host == "" || cfg.Contact.Host == "" {
 		return nil, fmt.Errorf("%w: Gen, Host and Contact are required", ErrConfig)
 	}
-	return &UA{
-		cfg:      cfg.withDefaults(),
-		txns:     txn.New(cfg.Txn),
-		calls:    map[CallID]*call{},
-		byDialog: map[dialog.ID]*session{},
-		byTxn:    map[txn.ID]txnRole{},
-		timers:   map[effects.TimerID]timerRole{},
-		merged:   map[mergeKey]CallID{},
-	}, nil
+	u := &UA{
+		cfg:         cfg.withDefaults(),
+		txns:        txn.New(cfg.Txn),
+		calls:       map[CallID]*call{},
+		byDialog:    map[dialog.ID]*session{},
+		byTxn:       map[txn.ID]txnRole{},
+		timers:      map[effects.TimerID]timerRole{},
+		merged:      map[mergeKey]CallID{},
+		requests:    map[uint64]*request{},
+		waitingReqs: map[uint64]*incomingReq{},
+	}
+	if cfg.Credentials != nil {
+		u.auth = &digest.Client{Lookup: cfg.Credentials}
+	}
+	return u, nil
 }
 
 // Config returns the configuration in use.
@@ -246,6 +272,30 @@ type txnRole struct {
 	s    *session // the dialog, for in-dialog requests
 	kind roleKind
 	req  *message.Message // the request of a client transaction
+	// owner handles the responses of a client transaction of kind
+	// roleOwned, and ref is the owner's handle for it (a request, a
+	// registration, a subscription).
+	owner clientOwner
+	ref   uint64
+	// dlg is the dialog of an in-dialog request of an owner (for a call's
+	// requests s.d is); to is where the request went; auth counts the
+	// times it was sent again with credentials.
+	dlg  *dialog.Dialog
+	to   effects.Peer
+	auth uint8
+}
+
+// clientOwner is a part of the UA that sends requests of its own: generic
+// requests, registrations, subscriptions. Its transactions are roleOwned;
+// a 401 or 407 is answered before the owner sees it, when credentials
+// allow, and the request goes again with the same owner and ref.
+type clientOwner interface {
+	// clientResponse handles a response, provisional or final, to the
+	// request r.req.
+	clientResponse(now effects.Time, r txnRole, m *message.Message, out []effects.Effect) []effects.Effect
+	// clientFailure handles a timeout or transport error (ev.Kind is
+	// TxnTimeout or TxnTransportError).
+	clientFailure(now effects.Time, r txnRole, ev effects.Event, out []effects.Effect) []effects.Effect
 }
 
 type roleKind uint8
@@ -258,6 +308,7 @@ const (
 	roleCancel
 	rolePrack
 	roleOther // a request answered or sent for no lasting purpose
+	roleOwned // a request of a clientOwner
 )
 
 // txnEvent handles one event of the transaction layer.
@@ -277,6 +328,9 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 		return u.stray(now, ev.Msg, out)
 	case effects.TxnTimeout, effects.TxnTransportError:
 		if r, ok := u.byTxn[ev.ID]; ok {
+			if r.kind == roleOwned {
+				return r.owner.clientFailure(now, r, ev, out)
+			}
 			return u.failure(now, r, ev, out)
 		}
 	case effects.TxnTerminated:
@@ -302,7 +356,7 @@ func (u *UA) newClient(now effects.Time, req *message.Message, to effects.Peer, 
 		u.release(effs)
 		return 0, out, err
 	}
-	role.req = req
+	role.req, role.to = req, to
 	u.byTxn[id] = role
 	return id, u.route(now, effs, out), nil
 }
@@ -389,6 +443,8 @@ type timerRole struct {
 	call *call
 	s    *session
 	kind timerKind
+	// fire handles a timerFunc.
+	fire func(now effects.Time, out []effects.Effect) []effects.Effect
 }
 
 type timerKind uint8
@@ -403,6 +459,7 @@ const (
 	timerRel1xxGiveUp                      // 64·T1 without PRACK
 	timerRefresh                           // send a session refresh (RFC 4028)
 	timerExpiry                            // the session expired (RFC 4028)
+	timerFunc                              // a timer of another part of the UA: fire runs
 )
 
 // setTimer arms a UA timer and returns its id.
@@ -432,6 +489,9 @@ func (u *UA) timerFired(now effects.Time, id effects.TimerID, out []effects.Effe
 		return out
 	}
 	delete(u.timers, id)
+	if role.kind == timerFunc {
+		return role.fire(now, out)
+	}
 	c := role.call
 	if _, live := u.calls[c.id]; !live {
 		return out
@@ -463,6 +523,14 @@ func (u *UA) timerFired(now effects.Time, id effects.TimerID, out []effects.Effe
 		return u.sessionExpired(now, role.s, out)
 	}
 	return out
+}
+
+// t1 is the transaction layer's T1.
+func (u *UA) t1() time.Duration { return u.txns.Config().T1 }
+
+// setFuncTimer arms a UA timer that runs fire.
+func (u *UA) setFuncTimer(d time.Duration, fire func(now effects.Time, out []effects.Effect) []effects.Effect, out []effects.Effect) (effects.TimerID, []effects.Effect) {
+	return u.setTimer(timerRole{kind: timerFunc, fire: fire}, d, out)
 }
 
 // sendDirect sends a message the UA core sends outside any transaction: an

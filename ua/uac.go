@@ -96,6 +96,14 @@ func (u *UA) Call(now effects.Time, target uri.URI, o CallOptions, out []effects
 
 // response handles a response to a client transaction of the UA.
 func (u *UA) response(now effects.Time, r txnRole, m *message.Message, out []effects.Effect) []effects.Effect {
+	if code := m.StatusCode(); code == 401 || code == 407 {
+		if out, ok := u.authRetry(now, r, m, out); ok {
+			return out
+		}
+	}
+	if r.kind == roleOwned {
+		return r.owner.clientResponse(now, r, m, out)
+	}
 	if !u.live(r.call) {
 		// A 2xx for a call already gone still gets its ACK.
 		if r.kind == roleInvite && m.StatusCode() >= 200 && m.StatusCode() < 300 {

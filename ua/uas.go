@@ -27,9 +27,12 @@ func (u *UA) request(now effects.Time, ev effects.Event, out []effects.Effect) [
 		return u.incoming(now, ev, out)
 	case "OPTIONS":
 		return u.reply(now, ev.ID, m, 200, "", u.capabilities, out)
+	case "BYE", "UPDATE", "PRACK", "INFO":
+		// Requests that only exist in a dialog, outside any: no such
+		// dialog (§12.2.2, RFC 6086 §4.2.1).
+		return u.reply(now, ev.ID, m, 481, "", nil, out)
 	}
-	// BYE, UPDATE, PRACK, INFO outside any dialog: no such dialog (§12.2.2).
-	return u.reply(now, ev.ID, m, 481, "", nil, out)
+	return u.appRequest(now, ev, nil, out)
 }
 
 // inspect applies the checks of RFC 3261 §8.2 to a request outside a
@@ -71,8 +74,10 @@ func (u *UA) inspect(m *message.Message) (int, func(*message.Message) error) {
 			return 420, func(resp *message.Message) error { return message.Set(resp, missing...) }
 		}
 	}
-	// §8.2.3: a body this UA cannot read.
-	if len(m.Body()) > 0 {
+	// §8.2.3: a body this UA cannot read. The session methods carry
+	// session descriptions; the bodies of the requests the application
+	// answers are checked against Config.AcceptOther (inspectOther).
+	if len(m.Body()) > 0 && sessionMethod(method) {
 		ct, ok, err := message.First[header.ContentType](m)
 		if err != nil || !ok || !slices.ContainsFunc(u.cfg.Accept, func(a string) bool {
 			return strings.EqualFold(a, ct.Type+"/"+ct.Subtype)
@@ -109,6 +114,16 @@ func (u *UA) inspect(m *message.Message) (int, func(*message.Message) error) {
 		}
 	}
 	return 0, nil
+}
+
+// sessionMethod reports whether the UA core itself reads the bodies of
+// requests of method: session descriptions.
+func sessionMethod(method string) bool {
+	switch method {
+	case "INVITE", "ACK", "UPDATE", "PRACK", "BYE", "OPTIONS", "CANCEL":
+		return true
+	}
+	return false
 }
 
 func (u *UA) allowField(resp *message.Message) error {
