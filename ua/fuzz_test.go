@@ -141,7 +141,7 @@ func (f *fuzzNet) advance(d time.Duration) {
 func (f *fuzzNet) command(i int, op, n byte) {
 	u := f.uas[i]
 	if fuzzTrace {
-		f.t.Logf("%v: %d does %d on call #%d", f.now, i, op%10, n)
+		f.t.Logf("%v: %d does %d on call #%d", f.now, i, op%13, n)
 	}
 	var id CallID
 	if c := f.calls[i]; len(c) > 0 {
@@ -152,7 +152,7 @@ func (f *fuzzNet) command(i int, op, n byte) {
 		body = []byte(hold(sdpOffer))
 	}
 	var out []effects.Effect
-	switch op % 10 {
+	switch op % 13 {
 	case 0:
 		cid, effs, err := u.Call(f.now, mustURI(fmt.Sprintf("sip:peer@%s", f.addrs[1-i].Addr)), CallOptions{Body: body, Dest: f.addrs[1-i]}, nil)
 		if err == nil {
@@ -177,6 +177,14 @@ func (f *fuzzNet) command(i int, op, n byte) {
 		out, _ = u.Decline(f.now, id, 488, nil)
 	case 9:
 		out, _ = u.Answer(f.now, id, nil, nil)
+	case 10:
+		_, out, _ = u.CallRequest(f.now, id, "INFO", "application/dtmf-relay", []byte("Signal=1\r\n"), nil)
+	case 11:
+		_, out, _ = u.Request(f.now, "MESSAGE", mustURI(fmt.Sprintf("sip:peer@%s", f.addrs[1-i].Addr)), RequestOptions{
+			Dest: f.addrs[1-i], ContentType: "text/plain", Body: []byte("hi"),
+		}, nil)
+	case 12:
+		out, _ = u.Reply(f.now, id, 200+int(n%5)*100, ReplyOptions{}, nil)
 	}
 	f.apply(i, out)
 }
@@ -196,93 +204,97 @@ func FuzzUA(f *testing.F) {
 	f.Add(true, false, []byte{10, 0, 0, 0, 11, 1, 0, 0, 0, 0, 0, 0, 11, 2, 0, 0, 0, 0, 10, 5, 0, 0, 0, 0})
 	f.Add(true, true, []byte{10, 0, 1, 0, 5, 9, 0, 0, 11, 2, 3, 0, 0, 0, 4, 200, 10, 4})
 	f.Add(false, false, []byte{10, 0, 2, 0, 0, 0, 3, 1, 0, 0, 11, 4, 4, 250})
-	f.Fuzz(func(t *testing.T, reliable, timers bool, prog []byte) {
-		if len(prog) > 400 {
-			prog = prog[:400]
-		}
-		fn := newFuzzNet(t, reliable, timers)
-		for p := 0; p+1 < len(prog); p += 2 {
-			op, arg := prog[p], prog[p+1]
-			switch op % 12 {
-			case 0, 1: // deliver the arg-th message in flight
-				if len(fn.flight) > 0 {
-					k := int(arg) % len(fn.flight)
-					fn.deliver(k, fn.flight[k].data)
-					fn.flight = slices.Delete(fn.flight, k, k+1)
-				}
-			case 2: // lose it
-				if len(fn.flight) > 0 {
-					k := int(arg) % len(fn.flight)
-					fn.flight = slices.Delete(fn.flight, k, k+1)
-				}
-			case 3: // deliver a copy and keep it in flight
-				if len(fn.flight) > 0 {
-					k := int(arg) % len(fn.flight)
-					fn.deliver(k, fn.flight[k].data)
-				}
-			case 4: // move the clock by arg·20 ms
-				fn.advance(time.Duration(arg) * 20 * time.Millisecond)
-			case 5: // corrupt a byte and deliver
-				if len(fn.flight) > 0 {
-					k := int(arg) % len(fn.flight)
-					data := slices.Clone(fn.flight[k].data)
-					data[int(arg)*7%len(data)] ^= arg | 1
-					fn.deliver(k, data)
-				}
-			case 10: // Alice's application
-				fn.command(0, arg, byte(p))
-			case 11: // Bob's application
-				fn.command(1, arg, byte(p))
-			default: // deliver the oldest
-				if len(fn.flight) > 0 {
-					fn.deliver(0, fn.flight[0].data)
-					fn.flight = fn.flight[1:]
-				}
+	f.Add(false, false, []byte{10, 0, 0, 0, 11, 2, 0, 0, 0, 0, 10, 10, 0, 0, 11, 12, 0, 0, 10, 11, 0, 0, 4, 100, 10, 4})
+	f.Fuzz(runFuzzUA)
+}
+
+// runFuzzUA runs one FuzzUA program.
+func runFuzzUA(t *testing.T, reliable, timers bool, prog []byte) {
+	if len(prog) > 400 {
+		prog = prog[:400]
+	}
+	fn := newFuzzNet(t, reliable, timers)
+	for p := 0; p+1 < len(prog); p += 2 {
+		op, arg := prog[p], prog[p+1]
+		switch op % 12 {
+		case 0, 1: // deliver the arg-th message in flight
+			if len(fn.flight) > 0 {
+				k := int(arg) % len(fn.flight)
+				fn.deliver(k, fn.flight[k].data)
+				fn.flight = slices.Delete(fn.flight, k, k+1)
 			}
-		}
-		// Both hang up everything, the network delivers what is in flight,
-		// and time runs until nothing is left to happen.
-		if fuzzTrace {
-			t.Logf("%v: both hang up", fn.now)
-		}
-		for i, u := range fn.uas {
-			for id := range u.calls {
-				out, _ := u.Hangup(fn.now, id, nil)
-				fn.apply(i, out)
+		case 2: // lose it
+			if len(fn.flight) > 0 {
+				k := int(arg) % len(fn.flight)
+				fn.flight = slices.Delete(fn.flight, k, k+1)
 			}
-		}
-		for step := 0; step < 10000; step++ {
+		case 3: // deliver a copy and keep it in flight
+			if len(fn.flight) > 0 {
+				k := int(arg) % len(fn.flight)
+				fn.deliver(k, fn.flight[k].data)
+			}
+		case 4: // move the clock by arg·20 ms
+			fn.advance(time.Duration(arg) * 20 * time.Millisecond)
+		case 5: // corrupt a byte and deliver
+			if len(fn.flight) > 0 {
+				k := int(arg) % len(fn.flight)
+				data := slices.Clone(fn.flight[k].data)
+				data[int(arg)*7%len(data)] ^= arg | 1
+				fn.deliver(k, data)
+			}
+		case 10: // Alice's application
+			fn.command(0, arg, byte(p))
+		case 11: // Bob's application
+			fn.command(1, arg, byte(p))
+		default: // deliver the oldest
 			if len(fn.flight) > 0 {
 				fn.deliver(0, fn.flight[0].data)
 				fn.flight = fn.flight[1:]
-				continue
-			}
-			if len(fn.timers[0])+len(fn.timers[1]) == 0 {
-				break
-			}
-			fn.advance(time.Second)
-		}
-		for i, u := range fn.uas {
-			// An unanswered incoming call waits for its application; the
-			// caller's CANCEL or its INVITE's end would have ended it.
-			for id, c := range u.calls {
-				if c.state == stIncoming {
-					out, _ := u.Reject(fn.now, id, 480, nil)
-					fn.apply(i, out)
-				}
 			}
 		}
-		fn.advance(time.Hour)
-		for len(fn.flight) > 0 {
+	}
+	// Both hang up everything, the network delivers what is in flight,
+	// and time runs until nothing is left to happen.
+	if fuzzTrace {
+		t.Logf("%v: both hang up", fn.now)
+	}
+	for i, u := range fn.uas {
+		for id := range u.calls {
+			out, _ := u.Hangup(fn.now, id, nil)
+			fn.apply(i, out)
+		}
+	}
+	for step := 0; step < 10000; step++ {
+		if len(fn.flight) > 0 {
 			fn.deliver(0, fn.flight[0].data)
 			fn.flight = fn.flight[1:]
-			fn.advance(time.Hour)
+			continue
 		}
-		for i, u := range fn.uas {
-			if u.Calls() != 0 || u.Dialogs() != 0 || u.Timers() != 0 || u.Transactions().Len() != 0 || len(fn.timers[i]) != 0 {
-				t.Fatalf("UA %d left %d calls, %d dialogs, %d UA timers, %d transactions, %d pending timers",
-					i, u.Calls(), u.Dialogs(), u.Timers(), u.Transactions().Len(), len(fn.timers[i]))
+		if len(fn.timers[0])+len(fn.timers[1]) == 0 {
+			break
+		}
+		fn.advance(time.Second)
+	}
+	for i, u := range fn.uas {
+		// An unanswered incoming call waits for its application; the
+		// caller's CANCEL or its INVITE's end would have ended it.
+		for id, c := range u.calls {
+			if c.state == stIncoming {
+				out, _ := u.Reject(fn.now, id, 480, nil)
+				fn.apply(i, out)
 			}
 		}
-	})
+	}
+	fn.advance(time.Hour)
+	for len(fn.flight) > 0 {
+		fn.deliver(0, fn.flight[0].data)
+		fn.flight = fn.flight[1:]
+		fn.advance(time.Hour)
+	}
+	for i, u := range fn.uas {
+		if u.Calls() != 0 || u.Dialogs() != 0 || u.Timers() != 0 || u.Transactions().Len() != 0 || u.Requests() != 0 || len(fn.timers[i]) != 0 {
+			t.Fatalf("UA %d left %d calls, %d dialogs, %d UA timers, %d transactions, %d requests, %d pending timers",
+				i, u.Calls(), u.Dialogs(), u.Timers(), u.Transactions().Len(), u.Requests(), len(fn.timers[i]))
+		}
+	}
 }

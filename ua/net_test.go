@@ -291,7 +291,7 @@ func (n *network) quiesce() {
 		if nd.ua == nil {
 			continue
 		}
-		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || len(n.pending[nd]) != 0 {
+		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || nd.ua.Requests() != 0 || len(n.pending[nd]) != 0 {
 			if dumpWire {
 				for _, w := range n.wire {
 					c, _ := w.msg.Get("Contact")
