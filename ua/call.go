@@ -7,6 +7,7 @@ import (
 	"github.com/sansip/sansip/dialog"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/sdp"
 	"github.com/sansip/sansip/txn"
 )
 
@@ -63,6 +64,7 @@ type session struct {
 	remote      []byte // the peer's
 	pending     []byte // the offer awaiting its answer
 	held        bool
+	streams     []sdp.Stream // what the last exchange negotiated (Media)
 
 	// UAC: the ACK for a 2xx to an INVITE, by the INVITE's CSeq, re-sent for
 	// each retransmitted 2xx.
@@ -230,7 +232,7 @@ func (s *session) answered(local bool, body []byte, m *message.Message, out []ef
 		}
 		s.held = held
 	}
-	return out
+	return s.mediaChanged(m, out)
 }
 
 // rollback abandons the offer in progress (a 491 or other failure).

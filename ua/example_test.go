@@ -85,9 +85,11 @@ func Example() {
 	// bob: call-incoming
 	// bob -> alice: SIP/2.0 200 OK
 	// bob: session-established
+	// bob: media-started
 	// alice -> bob: ACK sip:bob@192.0.2.2:5060 SIP/2.0
 	// alice: call-answered
 	// alice: session-established
+	// alice: media-started
 	// bob: call-answered
 	// alice: call-ended
 	// alice -> bob: BYE sip:bob@192.0.2.2:5060 SIP/2.0
