@@ -17,10 +17,17 @@ var errNoAnswer = errors.New("b2bua: the ACK carried no answer to the 2xx's offe
 type callLeg struct {
 	ua *ua.UA
 	id ua.CallID
-	// up: answered (its 2xx sent or received); established: its first
-	// offer/answer exchange completed; done: it ended.
-	up, established, done bool
+	// up: answered (its 2xx sent or received); acked: the incoming leg's
+	// ACK arrived; established: its first offer/answer exchange completed;
+	// done: it ended.
+	up, acked, established, done bool
 }
+
+// unsure reports whether the leg's peer may not know its dialog yet: an
+// incoming leg whose 2xx is not acknowledged. No request goes in it then
+// (RFC 3261 §15 says so of BYE; a request that crosses the 2xx gets 481,
+// which ends the dialog, RFC 5057 §5.1).
+func (l *callLeg) unsure(br *bridge) bool { return l == &br.a && l.up && !l.acked }
 
 // modify is a re-INVITE or UPDATE relayed from one leg to the other.
 type modify struct{ from, to *callLeg }
@@ -114,6 +121,7 @@ func (br *bridge) event(now effects.Time, b *B2BUA, u *ua.UA, ev effects.Event, 
 		if l == &br.b {
 			return br.answered(now, b, ev.Msg, out)
 		}
+		l.acked = true
 		if br.ackWait {
 			// a's ACK came without the answer b waits for.
 			br.ackWait = false
@@ -252,7 +260,7 @@ func (br *bridge) finish(b *B2BUA, out []Effect) []Effect {
 // too); a refusal here declines it at once, 491 when an offer is already
 // pending (RFC 3261 §14.2, RFC 3311 §5.2).
 func (br *bridge) reinvite(now effects.Time, b *B2BUA, l, o *callLeg, m *message.Message, out []Effect) []Effect {
-	if m == nil || br.modify != nil || o.ua == nil || o.done {
+	if m == nil || br.modify != nil || o.ua == nil || o.done || o.unsure(br) {
 		return b.decline(now, l, 491, out)
 	}
 	opts := ua.UpdateOptions{UseUpdate: m.Method() == "UPDATE"}

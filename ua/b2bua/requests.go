@@ -8,15 +8,19 @@ import (
 // requestIn relays a request in a leg's dialog (INFO, RFC 6086; MESSAGE,
 // RFC 3428) to the other leg's dialog, with its method, content type and
 // body; its final response comes back in requestDone. A request the other
-// leg cannot carry is answered here: 481 when the other leg ended, 500 when
-// it is not established yet.
+// leg cannot carry is answered here: 481 when the other leg ended, 500 (with
+// Retry-After, RFC 3261 §21.5.1) when it is not established yet or its 2xx
+// is not acknowledged.
 func (b *B2BUA) requestIn(now effects.Time, br *bridge, u *ua.UA, ev effects.Event, out []Effect) []Effect {
 	_, o := br.leg(u, ev.Ref)
 	if o == nil || ev.Msg == nil {
 		return out
 	}
 	if o.ua == nil || o.done {
-		return b.reply(now, u, ev.ID, 481, nil, out)
+		return b.reply(now, u, ev.ID, 481, out)
+	}
+	if o.unsure(br) {
+		return b.reply(now, u, ev.ID, 500, out)
 	}
 	m := ev.Msg
 	ct, _ := m.Get("Content-Type")
@@ -27,7 +31,7 @@ func (b *B2BUA) requestIn(now effects.Time, br *bridge, u *ua.UA, ev effects.Eve
 		return out, err
 	}, out)
 	if err != nil {
-		return b.reply(now, u, ev.ID, 500, nil, out)
+		return b.reply(now, u, ev.ID, 500, out)
 	}
 	b.relays[reqKey{o.ua, id}] = reqKey{u, ev.ID}
 	return out
@@ -58,10 +62,15 @@ func (b *B2BUA) requestDone(now effects.Time, u *ua.UA, ev effects.Event, out []
 	return out
 }
 
-// reply answers a request waiting on u with code.
-func (b *B2BUA) reply(now effects.Time, u *ua.UA, id uint64, code int, body []byte, out []Effect) []Effect {
+// reply answers a request waiting on u with code (a 500 asks for a retry
+// a second later).
+func (b *B2BUA) reply(now effects.Time, u *ua.UA, id uint64, code int, out []Effect) []Effect {
+	var o ua.ReplyOptions
+	if code == 500 {
+		o.Fields = [][2]string{{"Retry-After", "1"}}
+	}
 	out, _ = b.run(now, u, func(out []effects.Effect) ([]effects.Effect, error) {
-		return u.Reply(now, id, code, ua.ReplyOptions{Body: body}, out)
+		return u.Reply(now, id, code, o, out)
 	}, out)
 	return out
 }
