@@ -43,6 +43,7 @@ package b2bua
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ua"
@@ -75,7 +76,16 @@ type Config struct {
 	// MaxBridges bounds the bridges in progress (DefaultMaxBridges when 0);
 	// calls beyond it are rejected 503.
 	MaxBridges int
+	// NoAnswer is how long the outgoing leg may ring before it is
+	// cancelled, when the decision sets no Options.Expires
+	// (DefaultNoAnswer when 0): a caller that gave up unheard (its
+	// provisional responses lost, its Timer B fired) leaves no bridge
+	// ringing for ever, as a proxy's Timer C does (RFC 3261 §16.6 step 11).
+	NoAnswer time.Duration
 }
+
+// DefaultNoAnswer is Config.NoAnswer's default, Timer C's 3 minutes.
+const DefaultNoAnswer = 3 * time.Minute
 
 // Decision is a routing decision for an incoming call.
 type Decision struct {
@@ -130,6 +140,9 @@ func New(cfg Config) (*B2BUA, error) {
 	}
 	if cfg.MaxBridges <= 0 {
 		cfg.MaxBridges = DefaultMaxBridges
+	}
+	if cfg.NoAnswer <= 0 {
+		cfg.NoAnswer = DefaultNoAnswer
 	}
 	return &B2BUA{
 		cfg:     cfg,
@@ -213,7 +226,7 @@ func (b *B2BUA) incoming(now effects.Time, leg *ua.UA, ev effects.Event, out []E
 		return out
 	}
 	b.nextID++
-	br := &bridge{id: b.nextID, a: callLeg{ua: leg, id: ev.ID}, invite: ev.Msg}
+	br := &bridge{id: b.nextID, a: callLeg{ua: leg, id: ev.ID}}
 	if ev.Msg != nil && len(ev.Msg.Body()) > 0 {
 		br.offer = []byte(ev.Msg.Body())
 		br.offerType, _ = ev.Msg.Get("Content-Type")

@@ -34,9 +34,8 @@ type modify struct{ from, to *callLeg }
 
 // bridge is an incoming call (a) and the outgoing call (b) it was joined to.
 type bridge struct {
-	id     uint64
-	a, b   callLeg
-	invite *message.Message
+	id   uint64
+	a, b callLeg
 	// offer and offerType are the incoming INVITE's description; late is
 	// set when the outgoing INVITE went without one.
 	offer     []byte
@@ -86,6 +85,9 @@ func (br *bridge) connect(now effects.Time, b *B2BUA, d Decision, out []Effect) 
 		opts.Body, opts.ContentType = br.offer, br.offerType
 	}
 	br.late = len(opts.Body) == 0
+	if opts.Expires <= 0 {
+		opts.Expires = b.cfg.NoAnswer
+	}
 	u := b.otherUA(br.a.ua)
 	var id ua.CallID
 	out, err := b.run(now, u, func(o []effects.Effect) ([]effects.Effect, error) {
