@@ -342,6 +342,21 @@ const (
 	RequestDone
 )
 
+// The back-to-back user agent's events (package ua/b2bua), about the
+// bridge ID.
+const (
+	// BridgeRoute: a call came in (Msg, the INVITE) and the bridge waits for
+	// the application's routing decision, b2bua.B2BUA.Connect.
+	BridgeRoute EventKind = iota + 112
+	// BridgeAnswered: the outgoing leg answered and the incoming leg was
+	// answered in turn; Ref is the outgoing leg's call.
+	BridgeAnswered
+	// BridgeEnded: both legs of the bridge ended and it left the table;
+	// Code is the final response relayed to the caller when the call
+	// failed, Err why the first leg ended.
+	BridgeEnded
+)
+
 // String names the event kind.
 func (k EventKind) String() string {
 	switch k {
@@ -393,6 +408,12 @@ func (k EventKind) String() string {
 		return "request-incoming"
 	case RequestDone:
 		return "request-done"
+	case BridgeRoute:
+		return "bridge-route"
+	case BridgeAnswered:
+		return "bridge-answered"
+	case BridgeEnded:
+		return "bridge-ended"
 	}
 	return "invalid"
 }

@@ -133,7 +133,7 @@ func TestCoreIsPure(t *testing.T) {
 		checked++
 		queue = append(queue, check(t, rootDir, rel)...)
 	}
-	if !seen["message"] || !seen["uri"] || !seen["internal/abnf"] {
+	if !seen["message"] || !seen["uri"] || !seen["internal/abnf"] || !seen["ua/b2bua"] {
 		t.Fatalf("the walk missed core packages: %v", seen)
 	}
 	t.Logf("%d packages checked", checked)
