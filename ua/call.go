@@ -79,7 +79,8 @@ type session struct {
 	okInterval time.Duration
 	t2xx       effects.TimerID
 	tNoAck     effects.TimerID
-	byeWanted  bool // hang up once the ACK arrives
+	byeWanted  bool          // hang up once the ACK arrives
+	byeEvent   effects.Event // the CallEnded to deliver then, if not ErrHangup's
 
 	// In-dialog requests in progress.
 	clientInvite txn.ID           // our re-INVITE

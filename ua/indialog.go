@@ -333,8 +333,7 @@ func (u *UA) modifyResponse(now effects.Time, r txnRole, m *message.Message, out
 	s.rollback()
 	if dialog.Impact(code) != dialog.TransactionOnly {
 		// RFC 5057 §5.1: the peer no longer has the dialog or the usage.
-		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: s.c.id, Msg: m, Code: code, Err: ErrDialogGone})
-		return u.sendBye(now, s, out)
+		return u.dialogGone(now, s, m, out)
 	}
 	return deliver(out, effects.Event{Kind: effects.CallUpdateFailed, ID: s.c.id, Msg: m, Code: code})
 }
@@ -364,4 +363,19 @@ func (u *UA) random(lo, hi uint64) uint64 {
 		}
 	}
 	return lo + n%(hi-lo+1)
+}
+
+// dialogGone ends a call whose peer answered an in-dialog request with a
+// response that ends the dialog or its INVITE usage (RFC 5057 §5.1): BYE,
+// and CallEnded with ErrDialogGone. A callee whose 2xx is not yet
+// acknowledged waits for the ACK (or for 64·T1 without one) before its BYE,
+// as RFC 3261 §15 requires.
+func (u *UA) dialogGone(now effects.Time, s *session, m *message.Message, out []effects.Effect) []effects.Effect {
+	end := effects.Event{Kind: effects.CallEnded, ID: s.c.id, Msg: m, Code: m.StatusCode(), Err: ErrDialogGone}
+	if !s.c.uac && s.ok != nil && s.c.answered {
+		s.byeWanted, s.byeEvent = true, end
+		return out
+	}
+	out = deliver(out, end)
+	return u.sendBye(now, s, out)
 }

@@ -170,8 +170,7 @@ func (o requestOwner) clientResponse(now effects.Time, r txnRole, m *message.Mes
 	if s := u.callSession(req.call); s != nil && dialog.Impact(m.StatusCode()) != dialog.TransactionOnly {
 		// RFC 5057 §5.1: a 481 (or 408) to a request in the dialog means
 		// the peer lost it.
-		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: s.c.id, Msg: m, Code: m.StatusCode(), Err: ErrDialogGone})
-		out = u.sendBye(now, s, out)
+		out = u.dialogGone(now, s, m, out)
 	}
 	return out
 }

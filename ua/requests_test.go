@@ -1,11 +1,14 @@
 package ua
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
 )
 
@@ -190,4 +193,77 @@ func TestUpdateRefused(t *testing.T) {
 		return a.ua.Hangup(now, a.call, out)
 	})
 	n.quiesce()
+}
+
+// RFC 5057 §5.1 with RFC 3261 §15: a callee whose in-dialog request is
+// answered 481 before its 2xx is acknowledged ends the call, but sends its
+// BYE only once the ACK arrives, and keeps retransmitting the 2xx until
+// then (§13.3.1.4).
+func TestDialogGoneBeforeACK(t *testing.T) {
+	b := newSolo(t, Config{})
+	inv, err := message.NewRequest("INVITE", mustURI("sip:alice@192.0.2.1"), message.RequestOptions{
+		From:        header.From{URI: mustURI("sip:carol@chicago.example.com")},
+		To:          header.To{URI: mustURI("sip:alice@atlanta.example.com")},
+		Via:         header.Via{Transport: "UDP", Host: "192.0.2.100", Port: 5060, Params: ";branch=z9hG4bKcarol1"},
+		Contact:     &header.Contact{URI: mustURI("sip:carol@192.0.2.100:5060")},
+		ContentType: "application/sdp", Body: []byte(sdpOffer),
+		Gen: ident.Seeded(9),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.receive(inv)
+	in, ok := b.event(effects.CallIncoming)
+	if !ok {
+		t.Fatal("no CallIncoming")
+	}
+	b.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return b.u.Answer(now, in.ID, []byte(sdpAnswer), out)
+	})
+	ok200 := b.last()
+	b.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		_, out, err := b.u.CallRequest(now, in.ID, "INFO", "application/dtmf-relay", []byte("Signal=2\r\n"), out)
+		return out, err
+	})
+	info := b.last()
+	b.receive(respond(t, info, 481, info.ToTag(), nil))
+	b.advance(2 * time.Second)
+	for _, m := range b.sent {
+		if m.IsRequest() && m.Method() == "BYE" {
+			t.Fatal("§15: BYE sent before the ACK")
+		}
+	}
+	if n := countStatus(b.sent, 200, "INVITE"); n < 2 {
+		t.Errorf("§13.3.1.4: the 2xx was not retransmitted (%d sent)", n)
+	}
+	if _, ended := b.event(effects.CallEnded); ended {
+		t.Error("CallEnded before the BYE it announces")
+	}
+	ack, err := message.AckFor(inv, ok200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack.ReplaceTopVia(header.Via{Transport: "UDP", Host: "192.0.2.100", Port: 5060, Params: ";branch=z9hG4bKcarolack"})
+	b.receive(ack)
+	if bye := b.lastRequest(); bye.Method() != "BYE" {
+		t.Fatalf("no BYE after the ACK: %v", startLines(b.sent))
+	}
+	if e, ok := b.event(effects.CallEnded); !ok || !errors.Is(e.Err, ErrDialogGone) || e.Code != 481 {
+		t.Errorf("CallEnded %+v %v", e, ok)
+	}
+	b.receive(respond(t, b.lastRequest(), 200, "", nil))
+	b.advance(time.Minute)
+	if b.u.Calls() != 0 || b.u.Timers() != 0 || b.u.Transactions().Len() != 0 {
+		t.Errorf("left: calls %d timers %d txns %d", b.u.Calls(), b.u.Timers(), b.u.Transactions().Len())
+	}
+}
+
+func countStatus(ms []*message.Message, code int, method string) int {
+	n := 0
+	for _, m := range ms {
+		if !m.IsRequest() && m.StatusCode() == code && m.CSeq().Method == method {
+			n++
+		}
+	}
+	return n
 }

@@ -363,7 +363,11 @@ func (u *UA) ack(now effects.Time, ev effects.Event, out []effects.Effect) []eff
 		out = sessionEvent(out, s, effects.CallAnswered, m)
 	}
 	if s.byeWanted {
-		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: s.c.id, Err: ErrHangup})
+		end := s.byeEvent
+		if end.Kind == 0 {
+			end = effects.Event{Kind: effects.CallEnded, ID: s.c.id, Err: ErrHangup}
+		}
+		out = deliver(out, end)
 		return u.sendBye(now, s, out)
 	}
 	return out
