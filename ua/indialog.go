@@ -192,7 +192,14 @@ func (u *UA) Update(now effects.Time, id CallID, body []byte, o UpdateOptions, o
 		!o.UseUpdate && s.inviteInProgress() {
 		return out, ErrPending
 	}
-	return u.sendModify(now, s, body, o.UseUpdate, out)
+	out, err = u.sendModify(now, s, body, o.UseUpdate, out)
+	if err == nil && len(body) > 0 && s.oa != oaLocalOffer {
+		// The application offers its current description again (a B2BUA
+		// relaying a peer's unchanged offer): still an offer, whose answer
+		// the application waits for (RFC 3264 §8).
+		s.offered(true, body)
+	}
+	return out, err
 }
 
 func (u *UA) established(id CallID) (*session, error) {
@@ -297,6 +304,11 @@ func (u *UA) modifyResponse(now effects.Time, r txnRole, m *message.Message, out
 		switch {
 		case s.oa == oaLocalOffer && len(body) > 0:
 			out = s.answered(false, body, m, out)
+		case s.oa == oaLocalOffer:
+			// A 2xx without the answer it owes (RFC 3261 §13.2.1, RFC 3311
+			// §5.2): the offer failed; the session stays as it was.
+			s.rollback()
+			out = deliver(out, effects.Event{Kind: effects.CallUpdateFailed, ID: s.c.id, Msg: m, Code: code})
 		case s.oa == oaStable && len(body) > 0 && r.kind == roleReinvite && r.req != nil && len(r.req.Body()) == 0:
 			// Our re-INVITE had no offer: the 2xx offers and the ACK
 			// answers with our current description (§14.1).

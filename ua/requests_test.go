@@ -267,3 +267,53 @@ func countStatus(ms []*message.Message, code int, method string) int {
 	}
 	return n
 }
+
+// RFC 3264 §8: offering the current description again is still an offer
+// whose answer completes an exchange (SessionModified); a 2xx that owes an
+// answer and carries none fails the offer (CallUpdateFailed) and leaves the
+// session free for the next one.
+func TestReofferAndMissingAnswer(t *testing.T) {
+	a := newSolo(t, Config{})
+	var id CallID
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		var err error
+		id, out, err = a.u.Call(now, mustURI("sip:bob@biloxi.example.com"), CallOptions{Body: []byte(sdpOffer), Dest: proxyPeer}, out)
+		return out, err
+	})
+	a.receive(respond(t, a.last(), 200, "bobtag", func(m *message.Message) {
+		m.Set("Contact", "<sip:bob@192.0.2.100:5060>")
+		m.SetBody("application/sdp", []byte(sdpAnswer))
+	}))
+	for i, tc := range []struct {
+		offer  string
+		answer string
+		want   effects.EventKind
+	}{
+		{sdpOffer, sdpAnswer, effects.SessionModified},
+		{hold(sdpOffer), "", effects.CallUpdateFailed},
+		{hold(sdpOffer), sdpAnswer, effects.SessionModified},
+	} {
+		a.events = nil
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.u.Update(now, id, []byte(tc.offer), UpdateOptions{}, out)
+		})
+		reinv := a.lastRequest()
+		if reinv.Method() != "INVITE" || reinv.Body() != tc.offer {
+			t.Fatalf("step %d: sent %s", i, reinv.StartLine())
+		}
+		a.receive(respond(t, reinv, 200, "bobtag", func(m *message.Message) {
+			if tc.answer != "" {
+				m.SetBody("application/sdp", []byte(tc.answer))
+			}
+		}))
+		if _, ok := a.event(tc.want); !ok {
+			t.Errorf("step %d: no %v in %v", i, tc.want, a.events)
+		}
+	}
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.u.Hangup(now, id, out) })
+	a.receive(respond(t, a.lastRequest(), 200, "bobtag", nil))
+	a.advance(time.Minute)
+	if a.u.Calls() != 0 || a.u.Timers() != 0 || a.u.Transactions().Len() != 0 {
+		t.Errorf("left: calls %d timers %d txns %d", a.u.Calls(), a.u.Timers(), a.u.Transactions().Len())
+	}
+}
