@@ -310,7 +310,9 @@ func TestReofferAndMissingAnswer(t *testing.T) {
 			t.Errorf("step %d: no %v in %v", i, tc.want, a.events)
 		}
 	}
-	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.u.Hangup(now, id, out) })
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.u.Hangup(now, id, out)
+	})
 	a.receive(respond(t, a.lastRequest(), 200, "bobtag", nil))
 	a.advance(time.Minute)
 	if a.u.Calls() != 0 || a.u.Timers() != 0 || a.u.Transactions().Len() != 0 {
