@@ -163,8 +163,8 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 			ev := e.Event
 			if ev.Kind >= effects.CallIncoming {
 				nd.events = append(nd.events, ev)
-				if ev.ID != 0 {
-					nd.call = ev.ID
+				if ev.ID != 0 && ev.Kind < effects.SubscribeIncoming {
+					nd.call = ev.ID // subscription events name subscriptions
 				}
 				if nd.on != nil {
 					nd.on(nd, ev)
