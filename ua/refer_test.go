@@ -234,7 +234,9 @@ func TestReplacesRefused(t *testing.T) {
 			if count(n, tc.code) != 1 || b.ua.Calls() != 1 {
 				t.Errorf("wire %v", n.wireLog())
 			}
-			a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+			a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return a.ua.Hangup(now, a.call, out)
+			})
 			n.quiesce()
 		})
 	}
@@ -260,7 +262,9 @@ func TestReplacesRefused(t *testing.T) {
 		if a.ua.Calls() != 1 || b.ua.Calls() != 1 {
 			t.Errorf("the call did not survive")
 		}
-		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return a.ua.Hangup(now, a.call, out) })
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
 		n.quiesce()
 	})
 }
@@ -268,6 +272,8 @@ func TestReplacesRefused(t *testing.T) {
 // hangupAll hangs up every call of a node.
 func hangupAll(nd *node) {
 	for id := range nd.ua.calls {
-		nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return nd.ua.Hangup(now, id, out) })
+		nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return nd.ua.Hangup(now, id, out)
+		})
 	}
 }
