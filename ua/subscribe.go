@@ -732,7 +732,8 @@ func (u *UA) notifyDialog(m *message.Message, id dialog.ID, from effects.Peer) *
 	d.Confirm(m, false)
 	d.RemoteSeqSet = false // Receive records the NOTIFY's CSeq
 	sub := u.forkSub(org, id)
-	if sub == nil {
+	if sub == nil || sub.ended || sub.d != nil {
+		// A late NOTIFY of a subscription that ended: no new one.
 		return nil
 	}
 	u.attach(sub, d)
