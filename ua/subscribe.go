@@ -427,6 +427,10 @@ func (u *UA) subscribeAnswered(now effects.Time, sub *subscription, req, m *mess
 		return u.endSub(sub, code, "", 0, ErrSubscribeFailed, m, out)
 	}
 	if m.ToTag() == "" {
+		// No dialog from this 2xx: a NOTIFY may yet make one (Timer N).
+		if sub.d == nil && !sub.gotNotify {
+			out = u.startTimerN(sub, out)
+		}
 		return out
 	}
 	id := dialog.IDOf(m, true)
@@ -440,7 +444,9 @@ func (u *UA) subscribeAnswered(now effects.Time, sub *subscription, req, m *mess
 	if target.d == nil {
 		d, err := dialog.NewUAC(req, m, u.cfg.Contact, target.peer.Transport.Secure())
 		if err != nil {
-			return out // no Contact: the first NOTIFY makes the dialog
+			// No Contact: the first NOTIFY makes the dialog, or Timer N
+			// ends the wait.
+			return u.startTimerN(target, out)
 		}
 		u.attach(target, d)
 	} else if target.d.ID == id {
