@@ -342,6 +342,45 @@ const (
 	RequestDone
 )
 
+// The user agent's subscription and transfer events (package ua, RFC 6665,
+// RFC 3515, RFC 3891), about the subscription ID.
+const (
+	// SubscribeIncoming: a SUBSCRIBE (Msg) for an event package this UA
+	// serves asks for the subscription ID; answer it with
+	// ua.UA.AcceptSubscription, ua.UA.PendSubscription or
+	// ua.UA.RejectSubscription.
+	SubscribeIncoming EventKind = iota + 80
+	// SubscriptionActive: the notifier reported the subscription ID active
+	// (its NOTIFY is Msg); Ref is the id ua.UA.Subscribe returned, which
+	// differs from ID for the extra subscriptions of a forked SUBSCRIBE.
+	SubscriptionActive
+	// SubscriptionPending: the notifier reported the subscription ID
+	// pending (authorization is under way); Ref as for SubscriptionActive.
+	SubscriptionPending
+	// NotifyReceived: a NOTIFY (Msg) for the subscription ID arrived and
+	// was answered 200; its body is the resource's state.
+	NotifyReceived
+	// SubscriptionEnded: the subscription ID ended, on either side; Code is
+	// the response that ended it, if one did, and Err says why (a
+	// *ua.SubscriptionError naming the reason, matchable with errors.Is).
+	SubscriptionEnded
+	// ReferIncoming: a REFER (Msg) asks this UA to contact a third party,
+	// inside the call Ref's dialog (or outside any, Ref 0); ID is its
+	// implicit subscription. Answer it with ua.UA.AcceptRefer or
+	// ua.UA.RejectSubscription.
+	ReferIncoming
+	// ReferAccepted: the REFER whose implicit subscription is ID was
+	// accepted (Code, the 2xx in Msg); TransferProgress follows.
+	ReferAccepted
+	// TransferProgress: a NOTIFY (Msg) about the REFER of subscription ID
+	// reported the referred request's progress: Code is the status code
+	// of its message/sipfrag body.
+	TransferProgress
+	// SubscriptionRefreshed: the subscriber refreshed the subscription ID
+	// (the SUBSCRIBE is Msg); the notifier answered and notified by itself.
+	SubscriptionRefreshed
+)
+
 // The back-to-back user agent's events (package ua/b2bua), about the
 // bridge ID.
 const (
@@ -408,6 +447,24 @@ func (k EventKind) String() string {
 		return "request-incoming"
 	case RequestDone:
 		return "request-done"
+	case SubscribeIncoming:
+		return "subscribe-incoming"
+	case SubscriptionActive:
+		return "subscription-active"
+	case SubscriptionPending:
+		return "subscription-pending"
+	case NotifyReceived:
+		return "notify-received"
+	case SubscriptionEnded:
+		return "subscription-ended"
+	case ReferIncoming:
+		return "refer-incoming"
+	case ReferAccepted:
+		return "refer-accepted"
+	case TransferProgress:
+		return "transfer-progress"
+	case SubscriptionRefreshed:
+		return "subscription-refreshed"
 	case BridgeRoute:
 		return "bridge-route"
 	case BridgeAnswered:

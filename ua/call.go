@@ -40,11 +40,15 @@ type call struct {
 	// description waited for its PRACK; the 2xx goes once it arrives.
 	answerWanted bool
 	answerBody   []byte
-	tExpires     effects.TimerID
-	tCancel      effects.TimerID
+	// refer is the implicit subscription of the REFER this call carries
+	// out (RFC 3515), reported to until the final response.
+	refer    uint64
+	tExpires effects.TimerID
+	tCancel  effects.TimerID
 
 	// Answering side.
 	localTag string
+	replaces CallID // the call an INVITE with Replaces takes the place of (RFC 3891)
 	merge    mergeKey
 	answered bool // a final response was sent
 }
@@ -163,6 +167,7 @@ func (u *UA) dropSession(now effects.Time, s *session, out []effects.Effect) []e
 	}
 	if u.byDialog[s.d.ID] == s {
 		delete(u.byDialog, s.d.ID)
+		u.keepSubscriptions(s.d)
 	}
 	s.d.Terminate()
 	return out
@@ -170,6 +175,10 @@ func (u *UA) dropSession(now effects.Time, s *session, out []effects.Effect) []e
 
 // endCall forgets a call, its sessions and timers.
 func (u *UA) endCall(now effects.Time, c *call, out []effects.Effect) []effects.Effect {
+	if c.refer != 0 {
+		// The referred call ended without a final response reported.
+		out = u.referProgress(now, c, 487, "", out)
+	}
 	out = u.cancelTimer(&c.tExpires, out)
 	out = u.cancelTimer(&c.tCancel, out)
 	for _, s := range c.sessions {

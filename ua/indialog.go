@@ -17,7 +17,7 @@ func (u *UA) inDialog(now effects.Time, ev effects.Event, out []effects.Effect) 
 	m := ev.Msg
 	s := u.byDialog[dialog.IDOf(m, true)]
 	if s == nil {
-		return u.reply(now, ev.ID, m, 481, "", nil, out)
+		return u.subDialogRequest(now, ev, out)
 	}
 	local := s.d.ID.LocalTag
 	if err := s.d.Receive(m); err != nil {
@@ -35,6 +35,9 @@ func (u *UA) inDialog(now effects.Time, ev effects.Event, out []effects.Effect) 
 		return u.prackReceived(now, s, ev, out)
 	case "OPTIONS":
 		return u.reply(now, ev.ID, m, 200, local, u.capabilities, out)
+	case "SUBSCRIBE", "NOTIFY", "REFER":
+		// Subscriptions may share the call's dialog (RFC 5057).
+		return u.subRequest(now, s.d, s, ev, out)
 	}
 	if code, fill := u.inspect(m); code != 0 {
 		return u.reply(now, ev.ID, m, code, local, fill, out)

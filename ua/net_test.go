@@ -163,8 +163,8 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 			ev := e.Event
 			if ev.Kind >= effects.CallIncoming {
 				nd.events = append(nd.events, ev)
-				if ev.ID != 0 {
-					nd.call = ev.ID
+				if ev.ID != 0 && ev.Kind < effects.SubscribeIncoming {
+					nd.call = ev.ID // subscription events name subscriptions
 				}
 				if nd.on != nil {
 					nd.on(nd, ev)
@@ -294,15 +294,15 @@ func (n *network) quiesce() {
 		if nd.ua == nil {
 			continue
 		}
-		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || nd.ua.Requests() != 0 || len(n.pending[nd]) != 0 {
+		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Subscriptions() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || nd.ua.Requests() != 0 || len(n.pending[nd]) != 0 {
 			if dumpWire {
 				for _, w := range n.wire {
 					c, _ := w.msg.Get("Contact")
 					fmt.Println(w.at, w, w.msg.CSeq(), w.msg.FromTag(), w.msg.ToTag(), w.msg.Branch(), c)
 				}
 			}
-			n.t.Errorf("%s left %d calls, %d dialogs, %d UA timers, %d transactions, %d pending timers",
-				nd.name, nd.ua.Calls(), nd.ua.Dialogs(), nd.ua.Timers(), nd.ua.Transactions().Len(), len(n.pending[nd]))
+			n.t.Errorf("%s left %d calls, %d dialogs, %d subscriptions, %d UA timers, %d transactions, %d pending timers",
+				nd.name, nd.ua.Calls(), nd.ua.Dialogs(), nd.ua.Subscriptions(), nd.ua.Timers(), nd.ua.Transactions().Len(), len(n.pending[nd]))
 		}
 	}
 }

@@ -16,7 +16,8 @@ import (
 // requests by Route and Request-URI and responses by Via, and relays the ACK
 // of a non-2xx on its INVITE's branch. With several it forks a new INVITE,
 // cancels the other branches after the first 2xx and acknowledges every
-// non-2xx itself, without retransmitting anything. It optionally
+// non-2xx itself, without retransmitting anything; a SUBSCRIBE outside a
+// dialog forks too, and every response goes back. It optionally
 // record-routes.
 type testProxy struct {
 	nd        *node
@@ -96,7 +97,7 @@ func (p *testProxy) handle(in effects.Input) []effects.Effect {
 			}
 		}
 	}
-	if m.Method() == "INVITE" && m.ToTag() == "" || m.Method() == "CANCEL" && len(p.targets) > 1 {
+	if (m.Method() == "INVITE" || m.Method() == "SUBSCRIBE") && m.ToTag() == "" || m.Method() == "CANCEL" && len(p.targets) > 1 {
 		for _, to := range p.targets {
 			fwd := m.Clone()
 			fwd.DecrementMaxForwards()

@@ -463,7 +463,7 @@ func TestUASChecks(t *testing.T) {
 		{"method not allowed: 405 (§8.2.1)", func(m *message.Message) {
 			mm, _ := message.ParseString(strings.Replace(strings.Replace(m.String(), "INVITE sip:", "REGISTER sip:", 1), " INVITE\r\n", " REGISTER\r\n", 1), nil)
 			*m = *mm.Clone()
-		}, 405, "Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, MESSAGE"},
+		}, 405, "Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER"},
 		{"unknown method: 501 (§8.2.1)", func(m *message.Message) {
 			mm, _ := message.ParseString(strings.Replace(strings.Replace(m.String(), "INVITE sip:", "FROBNICATE sip:", 1), " INVITE\r\n", " FROBNICATE\r\n", 1), nil)
 			*m = *mm.Clone()

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/sansip/sansip/dialog"
@@ -59,12 +60,14 @@ type Config struct {
 	Host string
 	Port uint16
 	// Allow lists the methods this UA accepts (§8.2.1); default INVITE,
-	// ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, MESSAGE. Requests of
+	// ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, MESSAGE, SUBSCRIBE,
+	// NOTIFY, REFER. Requests of
 	// a method the UA core does not handle itself go to the application
 	// (RequestIncoming).
 	Allow []string
 	// Supported lists the extensions this UA implements (§8.2.2.3); default
-	// 100rel and timer. Requests needing others are answered 420.
+	// 100rel, timer and replaces (RFC 3891). Requests needing others are
+	// answered 420.
 	Supported []string
 	// Accept lists the body types this UA understands (§8.2.3); default
 	// application/sdp. Other bodies are answered 415.
@@ -95,14 +98,27 @@ type Config struct {
 	// Every request is answered the same way, in and out of dialogs
 	// (RFC 3261 §22.2, §22.3; RFC 7616; RFC 8760).
 	Credentials func(realm string) (digest.Credentials, bool)
+	// Events lists the event packages this UA serves as a notifier (RFC
+	// 6665 §7), written in Allow-Events; SUBSCRIBEs for others get 489.
+	// The refer package (RFC 3515) is always added.
+	Events []EventPackage
 }
 
 func (c Config) withDefaults() Config {
 	if c.Allow == nil {
-		c.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "INFO", "MESSAGE"}
+		c.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "INFO", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER"}
 	}
 	if c.Supported == nil {
-		c.Supported = []string{"100rel", "timer"}
+		c.Supported = []string{"100rel", "timer", "replaces"}
+	}
+	c.Events = slices.Clone(c.Events)
+	for i := range c.Events {
+		if c.Events[i].Expires <= 0 {
+			c.Events[i].Expires = time.Hour
+		}
+	}
+	if !slices.ContainsFunc(c.Events, func(p EventPackage) bool { return p.Name == referPackage.Name }) {
+		c.Events = append(c.Events, referPackage)
 	}
 	if c.Accept == nil {
 		c.Accept = []string{"application/sdp"}
@@ -153,6 +169,13 @@ type UA struct {
 	// CallRequest), and incoming those it has yet to answer (Reply).
 	requests    map[uint64]*request
 	waitingReqs map[uint64]*incomingReq
+	// subs are the subscriptions (RFC 6665, and REFER's), by id and by
+	// dialog; subDlgs the dialogs that only subscriptions use (no call's);
+	// origins the SUBSCRIBEs still open to forks (RFC 6665 §4.1.2.4).
+	subs      map[uint64]*subscription
+	subsByDlg map[dialog.ID][]*subscription
+	subDlgs   map[dialog.ID]*dialog.Dialog
+	origins   map[originKey]*subOrigin
 }
 
 // uaTimerBit marks the UA's own timer ids and send tags, apart from the
@@ -174,6 +197,10 @@ func New(cfg Config) (*UA, error) {
 		merged:      map[mergeKey]CallID{},
 		requests:    map[uint64]*request{},
 		waitingReqs: map[uint64]*incomingReq{},
+		subs:        map[uint64]*subscription{},
+		subsByDlg:   map[dialog.ID][]*subscription{},
+		subDlgs:     map[dialog.ID]*dialog.Dialog{},
+		origins:     map[originKey]*subOrigin{},
 	}
 	if cfg.Credentials != nil {
 		u.auth = &digest.Client{Lookup: cfg.Credentials}
@@ -194,8 +221,9 @@ func (u *UA) Calls() int { return len(u.calls) }
 // transaction layer's are counted by Transactions).
 func (u *UA) Timers() int { return len(u.timers) }
 
-// Dialogs returns the number of dialogs the UA holds.
-func (u *UA) Dialogs() int { return len(u.byDialog) }
+// Dialogs returns the number of dialogs the UA holds: its calls', and
+// those only subscriptions use.
+func (u *UA) Dialogs() int { return len(u.byDialog) + len(u.subDlgs) }
 
 // SetContact changes this UA's target, as when its address changed (RFC
 // 3665 §3.7): new dialogs use it, and the next re-INVITE or UPDATE of each
@@ -207,6 +235,9 @@ func (u *UA) SetContact(c uri.URI) error {
 	u.cfg.Contact = c
 	for _, s := range u.byDialog {
 		s.d.LocalTarget = c
+	}
+	for _, d := range u.subDlgs {
+		d.LocalTarget = c
 	}
 	return nil
 }

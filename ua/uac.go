@@ -32,6 +32,17 @@ type CallOptions struct {
 	// Expires, when set, cancels the call if it is not answered in time
 	// (§13.2.1).
 	Expires time.Duration
+	// Replaces, when set, is the INVITE's Replaces (RFC 3891): the call is
+	// to take the place of that dialog of the callee's.
+	Replaces *header.Replaces
+	// ReferredBy, when set, is the INVITE's Referred-By (RFC 3892).
+	ReferredBy *header.ReferredBy
+	// Refer, when set, is the implicit subscription of a REFER
+	// (ReferIncoming, accepted with AcceptRefer) that this call carries
+	// out: the INVITE takes the REFER's Referred-By and the Replaces of its
+	// Refer-To, unless set above, and the UA reports the call's progress to
+	// the referrer in NOTIFYs until its final response (RFC 3515 §2.4.5).
+	Refer uint64
 }
 
 // Call places a call to target: it sends an INVITE (§8.1.1, §13.2.1) and
@@ -80,8 +91,11 @@ func (u *UA) Call(now effects.Time, target uri.URI, o CallOptions, out []effects
 	if u.cfg.UserAgent != "" {
 		message.Set(inv, header.UserAgent(u.cfg.UserAgent))
 	}
+	if err := u.transferFields(inv, &o); err != nil {
+		return 0, out, err
+	}
 	c := u.newCall(true, inv, o.Dest)
-	c.state, c.lateAnswer = stCalling, o.LateAnswer
+	c.state, c.lateAnswer, c.refer = stCalling, o.LateAnswer, o.Refer
 	id, out, err := u.newClient(now, inv, o.Dest, txnRole{call: c, kind: roleInvite}, out)
 	if err != nil {
 		delete(u.calls, c.id)
@@ -92,6 +106,34 @@ func (u *UA) Call(now effects.Time, target uri.URI, o CallOptions, out []effects
 		c.tExpires, out = u.setTimer(timerRole{call: c, kind: timerExpires}, o.Expires, out)
 	}
 	return c.id, out, nil
+}
+
+// transferFields sets the Replaces and Referred-By of an INVITE, taking
+// those of the REFER it carries out when the options have none.
+func (u *UA) transferFields(inv *message.Message, o *CallOptions) error {
+	if o.Refer != 0 {
+		rb, rep, err := u.referHeaders(o.Refer)
+		if err != nil {
+			return err
+		}
+		if o.ReferredBy == nil {
+			o.ReferredBy = rb
+		}
+		if o.Replaces == nil {
+			o.Replaces = rep
+		}
+	}
+	if o.Replaces != nil {
+		if err := message.Set(inv, *o.Replaces); err != nil {
+			return fmt.Errorf("ua: Replaces: %w", err)
+		}
+	}
+	if o.ReferredBy != nil {
+		if err := message.Set(inv, *o.ReferredBy); err != nil {
+			return fmt.Errorf("ua: Referred-By: %w", err)
+		}
+	}
+	return nil
 }
 
 // response handles a response to a client transaction of the UA.
@@ -140,6 +182,9 @@ func (u *UA) inviteResponse(now effects.Time, c *call, m *message.Message, out [
 	case code == 100:
 		return out
 	case code < 200:
+		if c.refer != 0 {
+			out = u.referProgress(now, c, code, m.Reason(), out)
+		}
 		s := u.uacSession(c, m)
 		if s == nil {
 			return out
@@ -152,6 +197,9 @@ func (u *UA) inviteResponse(now effects.Time, c *call, m *message.Message, out [
 		}
 		return sessionEvent(out, s, effects.CallRinging, m)
 	case code < 300:
+		if c.refer != 0 {
+			out = u.referProgress(now, c, code, m.Reason(), out)
+		}
 		return u.inviteOK(now, c, m, out)
 	}
 	// A failure ends the attempt, with every early dialog (§13.2.2.3).
@@ -159,6 +207,9 @@ func (u *UA) inviteResponse(now effects.Time, c *call, m *message.Message, out [
 		if out, ok := u.retryMinSE(now, c, m, out); ok {
 			return out
 		}
+	}
+	if c.refer != 0 {
+		out = u.referProgress(now, c, code, m.Reason(), out)
 	}
 	ev := effects.Event{Kind: effects.CallFailed, ID: c.id, Msg: m, Code: code}
 	if c.cancelled && code == 487 {
@@ -407,6 +458,9 @@ func (u *UA) failure(now effects.Time, r txnRole, ev effects.Event, out []effect
 	switch r.kind {
 	case roleInvite:
 		if c.uac && c.state == stCalling {
+			if c.refer != 0 {
+				out = u.referProgress(now, c, code, "", out)
+			}
 			out = u.endCall(now, c, out)
 			return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: code, Err: reason})
 		}

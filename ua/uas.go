@@ -27,7 +27,9 @@ func (u *UA) request(now effects.Time, ev effects.Event, out []effects.Effect) [
 		return u.incoming(now, ev, out)
 	case "OPTIONS":
 		return u.reply(now, ev.ID, m, 200, "", u.capabilities, out)
-	case "BYE", "UPDATE", "PRACK", "INFO":
+	case "SUBSCRIBE", "REFER":
+		return u.subscribeIncoming(now, ev, nil, nil, out)
+	case "BYE", "UPDATE", "PRACK", "INFO", "NOTIFY":
 		// Requests that only exist in a dialog, outside any: no such
 		// dialog (§12.2.2, RFC 6086 §4.2.1).
 		return u.reply(now, ev.ID, m, 481, "", nil, out)
@@ -142,7 +144,10 @@ func (u *UA) capabilities(resp *message.Message) error {
 	if err := u.acceptField(resp); err != nil {
 		return err
 	}
-	return resp.Set("Supported", strings.Join(u.cfg.Supported, ", "))
+	if err := resp.Set("Supported", strings.Join(u.cfg.Supported, ", ")); err != nil {
+		return err
+	}
+	return u.allowEvents(resp)
 }
 
 // incoming handles a new INVITE: a call rings in the application.
@@ -154,8 +159,15 @@ func (u *UA) incoming(now effects.Time, ev effects.Event, out []effects.Effect) 
 			return message.Set(resp, header.MinSE{Delta: uint32(u.cfg.MinSE.Seconds())})
 		}, out)
 	}
+	var replaces CallID
+	if m.Has("Replaces") {
+		var code int
+		if replaces, code = u.replaced(m); code != 0 {
+			return u.reply(now, ev.ID, m, code, "", nil, out)
+		}
+	}
 	c := u.newCall(false, m, ev.From)
-	c.state, c.inviteTxn, c.localTag = stIncoming, ev.ID, u.cfg.Gen.Tag()
+	c.state, c.inviteTxn, c.localTag, c.replaces = stIncoming, ev.ID, u.cfg.Gen.Tag(), replaces
 	c.merge = mergeKey{fromTag: m.FromTag(), callID: m.CallID(), seq: m.CSeq().Seq, method: "INVITE"}
 	u.merged[c.merge] = c.id
 	u.byTxn[ev.ID] = txnRole{call: c, kind: roleInvite}
@@ -171,7 +183,9 @@ func (u *UA) incoming(now effects.Time, ev effects.Event, out []effects.Effect) 
 	if len(m.Body()) > 0 {
 		s.offered(false, []byte(m.Body()))
 	}
-	return deliver(out, effects.Event{Kind: effects.CallIncoming, ID: c.id, Msg: m, From: ev.From})
+	// Ref: the call this one would replace (RFC 3891), ended once this one
+	// is answered.
+	return deliver(out, effects.Event{Kind: effects.CallIncoming, ID: c.id, Ref: c.replaces, Msg: m, From: ev.From})
 }
 
 // RingOptions tune a provisional response.
@@ -297,6 +311,9 @@ func (u *UA) Answer(now effects.Time, id CallID, body []byte, out []effects.Effe
 	out, err = u.send2xx(now, s, c.inviteTxn, resp, out)
 	out = append(out, oaEvents...)
 	out = u.startSessionTimerUAS(s, resp, out)
+	if c.replaces != 0 {
+		out = u.endReplaced(now, c, out)
+	}
 	return out, err
 }
 
