@@ -122,6 +122,8 @@ type RegistrationInfo struct {
 	Flow   effects.Peer
 	// Failures counts consecutive failures since the last success.
 	Failures int
+	// Refreshing: a REGISTER binding our Contact is in progress.
+	Refreshing bool
 }
 
 // regOp is what a REGISTER does.
@@ -147,7 +149,9 @@ type registration struct {
 	op       regOp // what the one in progress does
 	queued   regOp // an Unregister waiting for it
 	fetchOne bool  // a FetchBindings: it ends with its response
-	tries423 uint8
+	// refreshDue: the refresh fell due during a fetch.
+	refreshDue bool
+	tries423   uint8
 	// registered: the last binding REGISTER succeeded.
 	registered bool
 	// tNext sends the next REGISTER (refresh or retry) at nextAt;
@@ -241,6 +245,7 @@ func (u *UA) unregister(now effects.Time, id uint64, op regOp, out []effects.Eff
 		return out, ErrNoRegistration
 	}
 	out = u.stopTimers(r, out)
+	r.registered = false // on its way out
 	if r.busy {
 		r.queued = op
 		return out, nil
@@ -261,6 +266,7 @@ func (u *UA) Registration(id uint64) (RegistrationInfo, bool) {
 	return RegistrationInfo{
 		Registered: r.registered, Granted: r.granted, Asked: r.asked, RefreshAt: r.nextAt,
 		CallID: r.callID, CSeq: r.cseq, FlowUp: r.flowUp, Flow: r.flow, Failures: r.fails,
+		Refreshing: r.busy && r.op == opRegister,
 	}, true
 }
 
@@ -527,10 +533,7 @@ func (u *UA) regSuccess(now effects.Time, r *registration, m *message.Message, o
 	r.tries423 = 0
 	if op == opFetch {
 		out = deliver(out, effects.Event{Kind: effects.RegistrationBindings, ID: r.id, Msg: m, Code: m.StatusCode()})
-		if r.fetchOne {
-			return u.endRegistration(r, out)
-		}
-		return u.sendQueued(now, r, out)
+		return u.afterFetch(now, r, out)
 	}
 	if op == opUnregister || op == opUnregisterAll {
 		out = u.endRegistration(r, out)
@@ -602,10 +605,7 @@ func (u *UA) regFailure(now effects.Time, r *registration, code int, m *message.
 	switch r.op {
 	case opFetch:
 		out = deliver(out, effects.Event{Kind: effects.RegistrationBindings, ID: r.id, Msg: m, Code: code, Err: err})
-		if r.fetchOne {
-			return u.endRegistration(r, out)
-		}
-		return u.sendQueued(now, r, out)
+		return u.afterFetch(now, r, out)
 	case opUnregister, opUnregisterAll:
 		out = u.endRegistration(r, out)
 		return deliver(out, effects.Event{Kind: effects.Unregistered, ID: r.id, Msg: m, Code: code, Err: err})
@@ -674,11 +674,33 @@ func (u *UA) regTimer(now effects.Time, id uint64, out []effects.Effect) []effec
 	}
 	r.tNext, r.nextAt = 0, 0
 	if r.busy {
+		// A fetch is in progress: the refresh goes right after it.
+		r.refreshDue = true
 		return out
 	}
+	return u.refreshNow(now, r, out)
+}
+
+// refreshNow sends the refresh (or retry) of the registration.
+func (u *UA) refreshNow(now effects.Time, r *registration, out []effects.Effect) []effects.Effect {
+	r.refreshDue = false
 	out, err := u.sendRegister(now, r, opRegister, out)
 	if err != nil {
 		return u.regFailure(now, r, 503, nil, err, out)
+	}
+	return out
+}
+
+// afterFetch goes on after a fetch's answer: a FetchBindings ends; an
+// Unregister or a refresh that waited for it goes now.
+func (u *UA) afterFetch(now effects.Time, r *registration, out []effects.Effect) []effects.Effect {
+	switch {
+	case r.fetchOne:
+		return u.endRegistration(r, out)
+	case r.queued != 0:
+		return u.sendQueued(now, r, out)
+	case r.refreshDue:
+		return u.refreshNow(now, r, out)
 	}
 	return out
 }
@@ -690,6 +712,7 @@ func (u *UA) sendQueued(now effects.Time, r *registration, out []effects.Effect)
 		return out
 	}
 	r.queued = 0
+	r.registered = false
 	out = u.stopTimers(r, out)
 	out, err := u.sendRegister(now, r, op, out)
 	if err != nil {

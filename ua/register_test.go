@@ -284,11 +284,11 @@ func TestRegisterTimeout(t *testing.T) {
 	})
 }
 
-// dedupe drops retransmissions.
+// dedupe drops retransmissions (the same branch).
 func dedupe(ms []*message.Message) []*message.Message {
 	var out []*message.Message
 	for _, m := range ms {
-		if len(out) == 0 || out[len(out)-1].CSeq().Seq != m.CSeq().Seq {
+		if len(out) == 0 || out[len(out)-1].Branch() != m.Branch() {
 			out = append(out, m)
 		}
 	}
@@ -492,10 +492,10 @@ func TestOutboundFlowFailure(t *testing.T) {
 func registersAt(n *network) []time.Duration {
 	at, ms := registers(n)
 	var out []time.Duration
-	var prev uint32
+	prev := ""
 	for i, m := range ms {
-		if m.CSeq().Seq != prev {
-			out, prev = append(out, at[i]), m.CSeq().Seq
+		if m.Branch() != prev {
+			out, prev = append(out, at[i]), m.Branch()
 		}
 	}
 	return out
