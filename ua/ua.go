@@ -25,6 +25,12 @@
 // PRACK (RFC 3262); 422 and Min-SE, refresh and expiry of session timers
 // (RFC 4028).
 //
+// A UA also registers (RFC 3261 §10.2, RFC 5626 outbound): Register,
+// Unregister, UnregisterAll, Bindings and FetchBindings, with the events
+// Registered, RegistrationFailed, Unregistered, RegistrationBindings and
+// RegistrationFlowFailed; register.go describes refreshes, retries,
+// keep-alives and flow recovery.
+//
 // A UA is not safe for concurrent use.
 package ua
 
