@@ -342,6 +342,32 @@ const (
 	RequestDone
 )
 
+// The user agent's registration events (package ua), about the
+// registration ID.
+const (
+	// Registered: a REGISTER binding our Contact succeeded (the first one
+	// and each refresh), with Code and the 2xx (Msg).
+	Registered EventKind = iota + 64
+	// RegistrationFailed: an attempt to register failed, with Code (the
+	// final response, Msg, when one came; 408 for a timeout, 503 for a
+	// transport failure) and Err. Unregistered follows unless the UA tries
+	// again.
+	RegistrationFailed
+	// Unregistered: the registration ended and its ID means nothing any
+	// more: after ua.UA.Unregister or UnregisterAll (Err nil when the
+	// registrar removed the binding), or after a failure not retried (Err
+	// says why).
+	Unregistered
+	// RegistrationBindings: the answer to a fetch of the bindings
+	// (ua.UA.Bindings, ua.UA.FetchBindings): the 2xx (Msg) lists them as
+	// its Contacts; Code and Err say when the fetch failed.
+	RegistrationBindings
+	// RegistrationFlowFailed: the outbound flow of the registration failed
+	// (RFC 5626 §4.4); the UA registers again on a new flow after the
+	// §4.5 backoff.
+	RegistrationFlowFailed
+)
+
 // The user agent's subscription and transfer events (package ua, RFC 6665,
 // RFC 3515, RFC 3891), about the subscription ID.
 const (
@@ -471,6 +497,16 @@ func (k EventKind) String() string {
 		return "bridge-answered"
 	case BridgeEnded:
 		return "bridge-ended"
+	case Registered:
+		return "registered"
+	case RegistrationFailed:
+		return "registration-failed"
+	case Unregistered:
+		return "unregistered"
+	case RegistrationBindings:
+		return "registration-bindings"
+	case RegistrationFlowFailed:
+		return "registration-flow-failed"
 	}
 	return "invalid"
 }

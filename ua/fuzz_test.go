@@ -292,7 +292,7 @@ func runFuzzUA(t *testing.T, reliable, timers bool, prog []byte) {
 		fn.advance(time.Hour)
 	}
 	for i, u := range fn.uas {
-		if u.Calls() != 0 || u.Dialogs() != 0 || u.Timers() != 0 || u.Transactions().Len() != 0 || u.Requests() != 0 || u.Subscriptions() != 0 || len(fn.timers[i]) != 0 {
+		if u.Calls() != 0 || u.Dialogs() != 0 || u.Timers() != 0 || u.Transactions().Len() != 0 || u.Requests() != 0 || u.Subscriptions() != 0 || u.Registrations() != 0 || len(fn.timers[i]) != 0 {
 			t.Fatalf("UA %d left %d calls, %d dialogs, %d UA timers, %d transactions, %d requests, %d pending timers",
 				i, u.Calls(), u.Dialogs(), u.Timers(), u.Transactions().Len(), u.Requests(), len(fn.timers[i]))
 		}

@@ -83,6 +83,9 @@ type network struct {
 	wire    []wireEntry
 	latency time.Duration
 	drop    func(w wireEntry) bool
+	// raw sees the sends of raw bytes (keep-alives), which carry no
+	// message.
+	raw func(from *node, e effects.Effect)
 }
 
 func newNetwork(t tester) *network {
@@ -132,6 +135,9 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 		switch e.Kind {
 		case effects.Send:
 			to := n.nodes[e.To.Addr]
+			if e.Msg == nil && n.raw != nil {
+				n.raw(nd, e)
+			}
 			if to == nil || e.Msg == nil {
 				continue
 			}
@@ -294,7 +300,7 @@ func (n *network) quiesce() {
 		if nd.ua == nil {
 			continue
 		}
-		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Subscriptions() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || nd.ua.Requests() != 0 || len(n.pending[nd]) != 0 {
+		if nd.ua.Calls() != 0 || nd.ua.Dialogs() != 0 || nd.ua.Subscriptions() != 0 || nd.ua.Registrations() != 0 || nd.ua.Timers() != 0 || nd.ua.Transactions().Len() != 0 || nd.ua.Requests() != 0 || len(n.pending[nd]) != 0 {
 			if dumpWire {
 				for _, w := range n.wire {
 					c, _ := w.msg.Get("Contact")

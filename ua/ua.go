@@ -25,6 +25,12 @@
 // PRACK (RFC 3262); 422 and Min-SE, refresh and expiry of session timers
 // (RFC 4028).
 //
+// A UA also registers (RFC 3261 §10.2, RFC 5626 outbound): Register,
+// Unregister, UnregisterAll, Bindings and FetchBindings, with the events
+// Registered, RegistrationFailed, Unregistered, RegistrationBindings and
+// RegistrationFlowFailed; register.go describes refreshes, retries,
+// keep-alives and flow recovery.
+//
 // A UA is not safe for concurrent use.
 package ua
 
@@ -176,6 +182,10 @@ type UA struct {
 	subsByDlg map[dialog.ID][]*subscription
 	subDlgs   map[dialog.ID]*dialog.Dialog
 	origins   map[originKey]*subOrigin
+	// regs are the registrations (register.go); respFrom is where the
+	// response being handled came from.
+	regs     map[uint64]*registration
+	respFrom effects.Peer
 }
 
 // uaTimerBit marks the UA's own timer ids and send tags, apart from the
@@ -249,8 +259,13 @@ func (u *UA) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
 		return u.timerFired(in.Now, in.Timer, out)
 	case in.Kind == effects.SendFailed && in.Tag&uaTimerBit != 0:
 		// A send of our own (an ACK, a retransmitted 2xx) failed; the
-		// transactions that depend on it will time out.
-		return out
+		// transactions that depend on it will time out. A keep-alive
+		// that failed is a registration's failed flow.
+		return u.regSendFailed(in.Now, in.Tag, out)
+	case in.Kind == effects.ConnClosed:
+		// The registrations learn first, so that the REGISTER failing
+		// with the connection is retried once.
+		out = u.regConnClosed(in.Now, in.Conn, out)
 	}
 	return u.route(in.Now, u.txns.Handle(in, u.buf()), out)
 }
@@ -353,6 +368,7 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 		return u.ack(now, ev, out)
 	case effects.TxnResponse:
 		if r, ok := u.byTxn[ev.ID]; ok {
+			u.respFrom = ev.From
 			return u.response(now, r, ev.Msg, out)
 		}
 	case effects.TxnStray:
