@@ -23,10 +23,9 @@ const maxAuthRetries = 3
 // role. It reports whether it did; if not, the response goes on to the
 // request's owner as any failure would.
 func (u *UA) authRetry(now effects.Time, r txnRole, resp *message.Message, out []effects.Effect) ([]effects.Effect, bool) {
-	if u.auth == nil || r.req == nil || r.auth >= maxAuthRetries {
+	if u.auth == nil || r.req == nil || r.resent >= maxAuthRetries {
 		return out, false
 	}
-	d := r.dlg
 	switch r.kind {
 	case roleInvite:
 		c := r.call
@@ -37,7 +36,6 @@ func (u *UA) authRetry(now effects.Time, r txnRole, resp *message.Message, out [
 		if r.s == nil || (r.kind != roleBye && (r.s.d.State == dialog.Terminated || !u.live(r.call))) {
 			return out, false
 		}
-		d = r.s.d
 	case roleOwned:
 	default:
 		return out, false // CANCEL and PRACK are not challenged (§22.1)
@@ -51,9 +49,8 @@ func (u *UA) authRetry(now effects.Time, r txnRole, resp *message.Message, out [
 			}
 		}
 	}
-	req := r.req.Clone()
-	body := []byte(req.Body())
-	creds, err := u.auth.Answer(chs, req.Method(), req.RequestURI().String(), body, u.cfg.Gen)
+	body := []byte(r.req.Body())
+	creds, err := u.auth.Answer(chs, r.req.Method(), r.req.RequestURI().String(), body, u.cfg.Gen)
 	if err != nil {
 		return out, false
 	}
@@ -66,6 +63,23 @@ func (u *UA) authRetry(now effects.Time, r txnRole, resp *message.Message, out [
 		}
 	}
 	keep = append(keep, creds...)
+	out, err = u.resend(now, r, func(req *message.Message) error { return setCredentials(req, proxy, keep) }, out)
+	return out, err == nil
+}
+
+// resend sends the request of client transaction r again, edited by edit,
+// with a new CSeq (the next one of its dialog, or one more outside any)
+// and a new branch, in a new client transaction with the same role; the
+// references the call or session keeps to the transaction follow.
+func (u *UA) resend(now effects.Time, r txnRole, edit func(*message.Message) error, out []effects.Effect) ([]effects.Effect, error) {
+	d := r.dlg
+	if r.s != nil && r.kind != roleInvite {
+		d = r.s.d
+	}
+	req := r.req.Clone()
+	if err := edit(req); err != nil {
+		return out, err
+	}
 	cseq := req.CSeq()
 	if d != nil && r.kind != roleInvite {
 		d.LocalSeq++
@@ -73,14 +87,17 @@ func (u *UA) authRetry(now effects.Time, r txnRole, resp *message.Message, out [
 	} else {
 		cseq.Seq++
 	}
-	if err := setCredentials(req, proxy, keep); err != nil || message.Set(req, cseq) != nil || req.ReplaceTopVia(u.via(r.to)) != nil {
-		return out, false
+	if err := message.Set(req, cseq); err != nil {
+		return out, err
+	}
+	if err := req.ReplaceTopVia(u.via(r.to)); err != nil {
+		return out, err
 	}
 	role := r
-	role.auth++
+	role.resent++
 	id, out, err := u.newClient(now, req, r.to, role, out)
 	if err != nil {
-		return out, false
+		return out, err
 	}
 	switch r.kind {
 	case roleInvite:
@@ -90,7 +107,7 @@ func (u *UA) authRetry(now effects.Time, r txnRole, resp *message.Message, out [
 	case roleUpdate:
 		r.s.clientUpdate = id
 	}
-	return out, true
+	return out, nil
 }
 
 // challenges returns the Digest challenges of a 401 (WWW-Authenticate) or

@@ -94,10 +94,13 @@ func (u *UA) ReplacesFor(id CallID) (header.Replaces, error) {
 }
 
 // referAnswered handles the final response to a REFER of ours.
-func (u *UA) referAnswered(now effects.Time, sub *subscription, code int, m *message.Message, out []effects.Effect) []effects.Effect {
+func (u *UA) referAnswered(now effects.Time, sub *subscription, req *message.Message, code int, m *message.Message, out []effects.Effect) []effects.Effect {
 	if code >= 300 {
 		return u.endSub(sub, code, "", 0, ErrSubscribeFailed, m, out)
 	}
+	// RFC 3515 §2.4.6: the implicit subscription's id is the CSeq of the
+	// REFER that was accepted, which a digest retry may have changed.
+	sub.event.Params = header.Params(fmt.Sprintf(";id=%d", req.CSeq().Seq))
 	out = deliver(out, effects.Event{Kind: effects.ReferAccepted, ID: sub.id, Ref: sub.call, Msg: m, Code: code})
 	if !sub.gotNotify {
 		out = u.startTimerN(sub, out)

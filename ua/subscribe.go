@@ -385,7 +385,15 @@ func (o subOwner) clientResponse(now effects.Time, r txnRole, m *message.Message
 	case "NOTIFY":
 		return u.notifyAnswered(sub, code, m, out)
 	case "REFER":
-		return u.referAnswered(now, sub, code, m, out)
+		return u.referAnswered(now, sub, r.req, code, m, out)
+	case "SUBSCRIBE":
+		if code == 423 {
+			// RFC 6665 §4.1.2.1 with RFC 3261 §10.2.8: ask again for at
+			// least Min-Expires.
+			if out, ok := u.retryMinExpires(now, sub, r, m, out); ok {
+				return out
+			}
+		}
 	}
 	if r.req.ToTag() == "" {
 		return u.subscribeAnswered(now, sub, r.req, m, out)
@@ -1164,4 +1172,21 @@ func (u *UA) subscribeRefresh(now effects.Time, sub *subscription, ev effects.Ev
 	out = u.setExpiry(now, sub, grant, out)
 	out, _ = u.sendNotify(now, sub, header.SubscriptionState{State: sub.state}, out)
 	return deliver(out, effects.Event{Kind: effects.SubscriptionRefreshed, ID: sub.id, Ref: sub.call, Msg: m})
+}
+
+// retryMinExpires sends a SUBSCRIBE refused with 423 again, asking for
+// the Min-Expires the notifier wants, at most twice per request.
+func (u *UA) retryMinExpires(now effects.Time, sub *subscription, r txnRole, m *message.Message, out []effects.Effect) ([]effects.Effect, bool) {
+	me, ok, err := message.First[header.MinExpires](m)
+	if err != nil || !ok || me == 0 || r.resent >= 2 || sub.ended {
+		return out, false
+	}
+	out, err = u.resend(now, r, func(req *message.Message) error {
+		return message.Set(req, header.Expires(uint32(me)))
+	}, out)
+	if err != nil {
+		return out, false
+	}
+	sub.wanted = time.Duration(me) * time.Second
+	return out, true
 }

@@ -324,11 +324,11 @@ type txnRole struct {
 	owner clientOwner
 	ref   uint64
 	// dlg is the dialog of an in-dialog request of an owner (for a call's
-	// requests s.d is); to is where the request went; auth counts the
-	// times it was sent again with credentials.
-	dlg  *dialog.Dialog
-	to   effects.Peer
-	auth uint8
+	// requests s.d is); to is where the request went; resent counts the
+	// times it was sent again (with credentials, or a longer expiry).
+	dlg    *dialog.Dialog
+	to     effects.Peer
+	resent uint8
 }
 
 // clientOwner is a part of the UA that sends requests of its own: generic
