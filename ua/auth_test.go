@@ -390,3 +390,26 @@ func TestAuthNoCredentials(t *testing.T) {
 		t.Error("wrong reason")
 	}
 }
+
+// RFC 7616 §3.4.3 through the UA: with PreferAuthInt, a challenge offering
+// auth-int is answered with it, the body hashed in; the server verifies
+// the answer against the body the request carries.
+func TestAuthInt(t *testing.T) {
+	srv := &digest.Server{Realm: "biloxi.example.com", Secret: []byte("0123456789abcdef-authint"), QOP: []string{digest.QOPAuth, digest.QOPAuthInt}}
+	a := newSolo(t, Config{Credentials: aliceCreds, PreferAuthInt: true})
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		_, out, err := a.u.Request(now, "MESSAGE", mustURI("sip:bob@biloxi.example.com"), RequestOptions{
+			Dest: proxyPeer, ContentType: "text/plain", Body: []byte("integrity, please"),
+		}, out)
+		return out, err
+	})
+	a.receive(respond(t, a.last(), 401, "b1", challenge(srv, a.now, false, false)))
+	m := a.last()
+	auth, ok, err := message.First[header.Authorization](m)
+	if err != nil || !ok || auth.QOP() != digest.QOPAuthInt {
+		t.Fatalf("Authorization qop %q (%v %v)", auth.QOP(), ok, err)
+	}
+	if r := verify(t, srv, a.now, m, false, "cryptic"); r != digest.OK {
+		t.Errorf("verify: %v", r)
+	}
+}

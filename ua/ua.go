@@ -104,6 +104,9 @@ type Config struct {
 	// Every request is answered the same way, in and out of dialogs
 	// (RFC 3261 §22.2, §22.3; RFC 7616; RFC 8760).
 	Credentials func(realm string) (digest.Credentials, bool)
+	// PreferAuthInt answers with qop auth-int (the body protected too)
+	// when a challenge offers both auth and auth-int.
+	PreferAuthInt bool
 	// Events lists the event packages this UA serves as a notifier (RFC
 	// 6665 §7), written in Allow-Events; SUBSCRIBEs for others get 489.
 	// The refer package (RFC 3515) is always added.
@@ -213,7 +216,7 @@ func New(cfg Config) (*UA, error) {
 		origins:     map[originKey]*subOrigin{},
 	}
 	if cfg.Credentials != nil {
-		u.auth = &digest.Client{Lookup: cfg.Credentials}
+		u.auth = &digest.Client{Lookup: cfg.Credentials, PreferAuthInt: cfg.PreferAuthInt}
 	}
 	return u, nil
 }
