@@ -50,7 +50,9 @@ func newFakeDNS(t *testing.T) *fakeDNS {
 	return f
 }
 
-func itoa(n int) string { return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(n)).String()[len("0.0.0.0:"):] }
+func itoa(n int) string {
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(n)).String()[len("0.0.0.0:"):]
+}
 
 func (f *fakeDNS) addr() string { return f.udp.LocalAddr().String() }
 
