@@ -100,6 +100,8 @@ type Runtime struct {
 // Stats are the runtime's counters.
 type Stats struct {
 	Received, Sent, SendErrors, Overloaded, Events, Timers atomic.Uint64
+	// In and Out count the messages received and sent by method and code.
+	In, Out Traffic
 }
 
 type lookup struct {
@@ -168,6 +170,7 @@ func (r *Runtime) Receive(data []byte, from effects.Peer, local netip.AddrPort) 
 		return false
 	}
 	r.stats.Received.Add(1)
+	r.stats.In.countStart(data)
 	return true
 }
 
@@ -416,6 +419,13 @@ func (s *Shard) effect(now effects.Time, e *effects.Effect) {
 			return
 		}
 		s.rt.stats.Sent.Add(1)
+		if e.Msg != nil {
+			if e.Msg.IsRequest() {
+				s.rt.stats.Out.countMethod(e.Msg.Method())
+			} else {
+				s.rt.stats.Out.countCode(e.Msg.StatusCode())
+			}
+		}
 	case effects.SetTimer:
 		s.timers.Set(e.Timer, now.Add(e.After))
 	case effects.CancelTimer:
