@@ -286,7 +286,7 @@ func (p *Proxy) timerC(now effects.Time, b *branch, out []effects.Effect) []effe
 		return out
 	}
 	if b.txn != 0 {
-		return p.txns.Abandon(now, b.txn, out) // TxnTerminated fails the branch with 408
+		return p.abandon(now, b.txn, out) // TxnTerminated fails the branch with 408
 	}
 	return p.failed(now, b, 408, out)
 }
@@ -302,7 +302,7 @@ func (p *Proxy) giveUp(now effects.Time, b *branch, out []effects.Effect) []effe
 		return p.failed(now, b, 408, out)
 	}
 	if b.txn != 0 {
-		return p.txns.Abandon(now, b.txn, out)
+		return p.abandon(now, b.txn, out)
 	}
 	return p.failed(now, b, 408, out)
 }
@@ -365,7 +365,7 @@ func (p *Proxy) failed(now effects.Time, b *branch, code int, out []effects.Effe
 			delete(p.clients, b.txn)
 			old := b.txn
 			b.txn = 0
-			out = p.txns.Abandon(now, old, out)
+			out = p.abandon(now, old, out)
 		}
 		return p.send(now, b, next, out)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
@@ -43,6 +44,7 @@ func (nd *node) handle(in effects.Input) []effects.Effect {
 
 // wireEntry is one message on the wire.
 type wireEntry struct {
+	at       effects.Time
 	from, to string
 	msg      *message.Message
 	dropped  bool
@@ -56,6 +58,9 @@ func (w wireEntry) String() string {
 	s := w.from + "->" + w.to + " " + first
 	if w.dropped {
 		s += " (lost)"
+	}
+	if debugWire {
+		s = time.Duration(w.at).String() + " " + s + " " + w.msg.Branch()
 	}
 	return s
 }
@@ -87,7 +92,7 @@ type network struct {
 	seq     int
 	queue   []item
 	nodes   map[netip.AddrPort]*node
-	pending map[*node]map[effects.TimerID]bool
+	pending map[*node]map[effects.TimerID]int
 	wire    []wireEntry
 	latency time.Duration
 	drop    func(w wireEntry) bool
@@ -97,7 +102,7 @@ type network struct {
 }
 
 func newNetwork(t tester) *network {
-	return &network{t: t, nodes: map[netip.AddrPort]*node{}, pending: map[*node]map[effects.TimerID]bool{},
+	return &network{t: t, nodes: map[netip.AddrPort]*node{}, pending: map[*node]map[effects.TimerID]int{},
 		latency: 10 * time.Millisecond, dns: map[string][]effects.Target{}}
 }
 
@@ -113,7 +118,7 @@ func (n *network) place(name, addr string) *node {
 	ap := netip.MustParseAddrPort(addr)
 	nd := &node{name: name, addr: effects.Peer{Addr: ap, Transport: effects.UDP}, net: n}
 	n.nodes[ap] = nd
-	n.pending[nd] = map[effects.TimerID]bool{}
+	n.pending[nd] = map[effects.TimerID]int{}
 	return nd
 }
 
@@ -179,7 +184,7 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 			if to != nil {
 				name = to.name
 			}
-			w := wireEntry{from: nd.name, to: name, msg: e.Msg}
+			w := wireEntry{at: n.now, from: nd.name, to: name, msg: e.Msg}
 			if to == nil || n.drop != nil && n.drop(w) {
 				w.dropped = true
 				n.wire = append(n.wire, w)
@@ -188,13 +193,13 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 			n.wire = append(n.wire, w)
 			n.schedule(item{at: n.now.Add(n.latency), node: to, data: e.Msg.Bytes(), from: effects.Peer{Addr: nd.addr.Addr, Transport: e.To.Transport}})
 		case effects.SetTimer:
-			if n.pending[nd][e.Timer] {
+			if n.pending[nd][e.Timer] != 0 {
 				n.t.Fatalf("%s: timer %x set twice", nd.name, e.Timer)
 			}
-			n.pending[nd][e.Timer] = true
 			n.schedule(item{at: n.now.Add(e.After), node: nd, timer: e.Timer})
+			n.pending[nd][e.Timer] = n.seq
 		case effects.CancelTimer:
-			if !n.pending[nd][e.Timer] {
+			if n.pending[nd][e.Timer] == 0 {
 				n.t.Fatalf("%s: cancel of timer %x not pending", nd.name, e.Timer)
 			}
 			delete(n.pending[nd], e.Timer)
@@ -247,8 +252,8 @@ func (n *network) run(limit time.Duration) {
 		case it.data != nil:
 			in = effects.Input{Kind: effects.Received, Data: it.data, From: it.from, Local: it.node.addr.Addr}
 		default:
-			if !n.pending[it.node][it.timer] {
-				continue
+			if n.pending[it.node][it.timer] != it.seq {
+				continue // cancelled, perhaps set again since
 			}
 			delete(n.pending[it.node], it.timer)
 			in = effects.Input{Kind: effects.TimerFired, Timer: it.timer}
@@ -364,3 +369,17 @@ func mustProxy(t tester, nd *node, cfg proxycore.Config) *proxycore.Proxy {
 	}
 	return p
 }
+
+// mustUA replaces a node's UA by one with credentials.
+func mustUA(t tester, nd *node, creds func(realm string) (digest.Credentials, bool)) *ua.UA {
+	ap := nd.addr.Addr
+	u, err := ua.New(ua.Config{Gen: ident.Seeded(5), Host: ap.Addr().String(), Port: ap.Port(), Credentials: creds,
+		Contact: mustURI(fmt.Sprintf("sip:%s@%s", nd.name, ap)), AOR: mustURI(fmt.Sprintf("sip:%s@example.com", nd.name))})
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return u
+}
+
+// debugWire adds times and branches to the wire log.
+var debugWire = false

@@ -206,7 +206,7 @@ func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect
 		if err != nil {
 			return out
 		}
-		out, _ = p.txns.Respond(now, ev.ID, resp, out)
+		out, _ = p.respond(now, ev.ID, resp, out)
 		return out
 	}
 	c := &rctx{srv: ev.ID, req: m, from: ev.From, loop: loop, invite: m.Method() == "INVITE"}
@@ -315,7 +315,7 @@ func (p *Proxy) respondCode(now effects.Time, id txn.ID, m *message.Message, cod
 	if len(extra) > 0 {
 		_ = message.Set(resp, extra...)
 	}
-	out, _ = p.txns.Respond(now, id, resp, out)
+	out, _ = p.respond(now, id, resp, out)
 	return out
 }
 
@@ -329,7 +329,7 @@ func (p *Proxy) sendFinal(now effects.Time, c *rctx, resp *message.Message, out 
 		c.code = resp.StatusCode()
 	}
 	if !c.srvGone {
-		out, _ = p.txns.Respond(now, c.srv, resp, out)
+		out, _ = p.respond(now, c.srv, resp, out)
 	}
 	return p.maybeEnd(c, out)
 }
@@ -373,4 +373,18 @@ func (p *Proxy) cancel(now effects.Time, ev effects.Event, out []effects.Effect)
 		out = p.reply(now, c, 487, out)
 	}
 	return out
+}
+
+// respond passes a response to a server transaction, and handles the
+// events that may follow (the transaction ends at once on a reliable
+// transport).
+func (p *Proxy) respond(now effects.Time, id txn.ID, resp *message.Message, out []effects.Effect) ([]effects.Effect, error) {
+	effs, err := p.txns.Respond(now, id, resp, p.buf())
+	return p.route(now, effs, out), err
+}
+
+// abandon ends a client transaction without an outcome; its TxnTerminated
+// is handled like any other.
+func (p *Proxy) abandon(now effects.Time, id txn.ID, out []effects.Effect) []effects.Effect {
+	return p.route(now, p.txns.Abandon(now, id, p.buf()), out)
 }

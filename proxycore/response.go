@@ -61,7 +61,7 @@ func (p *Proxy) upstream(now effects.Time, c *rctx, m *message.Message, out []ef
 	}
 	if !c.srvGone {
 		var err error
-		if out, err = p.txns.Respond(now, c.srv, fwd, out); err == nil {
+		if out, err = p.respond(now, c.srv, fwd, out); err == nil {
 			return out
 		}
 	}
@@ -116,7 +116,7 @@ func bestBranch(bs []*branch) *branch {
 		if !b.done || b.code < 300 {
 			continue
 		}
-		if best == nil || better(b.code, best.code) {
+		if best == nil || better(b.code, best.code) || sameClass(b.code, best.code) && b.resp != nil && best.resp == nil && !better(best.code, b.code) {
 			best = b
 		}
 	}
@@ -136,6 +136,10 @@ func better(a, b int) bool {
 	}
 	return false
 }
+
+// sameClass reports whether a and b are of one class: then a response
+// received beats one the proxy made up (a timeout, a transport error).
+func sameClass(a, b int) bool { return a/100 == b/100 }
 
 func preferred4xx(code int) bool {
 	switch code {
