@@ -238,7 +238,9 @@ func TestCancelCrossing200(t *testing.T) {
 	alice.on = func(nd *node, ev effects.Event) {
 		if ev.Kind == effects.CallRinging {
 			nd.net.after(2*time.Second-5*time.Millisecond, func() {
-				nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) { return nd.ua.Hangup(now, nd.call, out) })
+				nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+					return nd.ua.Hangup(now, nd.call, out)
+				})
 			})
 		}
 	}
