@@ -163,22 +163,19 @@ func contains(list []string, s string) bool {
 }
 
 // loopHash hashes what identifies a request end to end (RFC 3261 §16.6 step
-// 8): the To and From tags, Call-ID, Request-URI as received, CSeq number,
-// Proxy-Require and Proxy-Authorization. A looped request hashes the same;
-// a spiral, whose Request-URI changed, does not.
+// 8): the From tag, Call-ID, Request-URI as received and CSeq number. A
+// looped request hashes the same; a spiral, whose Request-URI changed, does
+// not. The To tag, Proxy-Require and Proxy-Authorization that §16.6 also
+// lists are left out so that the ACK of a non-2xx and a CANCEL, which may
+// differ from their INVITE in those, hash like it: a stateless proxy must
+// send them on the INVITE's branch (§16.11).
 func loopHash(m *message.Message) string {
 	h := fnv.New64a()
-	for _, s := range [...]string{m.ToTag(), m.FromTag(), m.CallID(), m.RequestURI().String()} {
+	for _, s := range [...]string{m.FromTag(), m.CallID(), m.RequestURI().String()} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	h.Write(strconv.AppendUint(nil, uint64(m.CSeq().Seq), 10))
-	for _, name := range [...]string{"Proxy-Require", "Proxy-Authorization"} {
-		for _, v := range m.Values(name) {
-			h.Write([]byte(v))
-			h.Write([]byte{0})
-		}
-	}
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 

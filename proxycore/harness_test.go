@@ -184,7 +184,11 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 			if to != nil {
 				name = to.name
 			}
-			w := wireEntry{at: n.now, from: nd.name, to: name, msg: e.Msg}
+			msg := e.Msg
+			if nd.sl != nil {
+				msg = msg.Clone() // valid until the next Handle only
+			}
+			w := wireEntry{at: n.now, from: nd.name, to: name, msg: msg}
 			if to == nil || n.drop != nil && n.drop(w) {
 				w.dropped = true
 				n.wire = append(n.wire, w)
