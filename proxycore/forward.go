@@ -94,6 +94,8 @@ type branch struct {
 	code        int
 	resp        *message.Message // final response, when one came
 	armed       uint8            // timers pending, by bit
+	// sentBranches are the branches of the Vias this branch sent with.
+	sentBranches []string
 }
 
 // The proxy's own timers, per branch.
@@ -216,6 +218,8 @@ func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, out []effec
 		return p.failed(now, b, 503, out)
 	}
 	b.txn, b.sent, b.peer = id, m, peer
+	b.sentBranches = append(b.sentBranches, m.Branch())
+	p.byBranch[m.Branch()] = b
 	b.provisional, b.wantCancel = false, false
 	p.clients[id] = b
 	if c.invite {
@@ -292,19 +296,15 @@ func (p *Proxy) timerC(now effects.Time, b *branch, out []effects.Effect) []effe
 }
 
 // giveUp ends a branch whose time limit passed, so that the next group or
-// target starts: it is cancelled, or abandoned if it heard nothing.
+// target starts: it is cancelled now, or when it sends a provisional
+// response (§9.1); its transaction lives on, so that a late 2xx still goes
+// upstream.
 func (p *Proxy) giveUp(now effects.Time, b *branch, out []effects.Effect) []effects.Effect {
 	if b.done {
 		return out
 	}
-	if b.provisional {
-		out = p.cancelBranch(now, b, out)
-		return p.failed(now, b, 408, out)
-	}
-	if b.txn != 0 {
-		return p.abandon(now, b.txn, out)
-	}
-	return p.failed(now, b, 408, out)
+	out = p.cancelBranch(now, b, out)
+	return p.branchDone(now, b, 408, nil, out)
 }
 
 // cancelBranch cancels a pending INVITE branch (RFC 3261 §16.10): at once

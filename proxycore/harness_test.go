@@ -25,6 +25,7 @@ type node struct {
 	ua     *ua.UA
 	proxy  *proxycore.Proxy
 	sl     *proxycore.Stateless
+	custom func(in effects.Input) []effects.Effect
 	events []effects.Event
 	// on runs for each event delivered; it may issue commands.
 	on   func(n *node, ev effects.Event)
@@ -34,6 +35,8 @@ type node struct {
 
 func (nd *node) handle(in effects.Input) []effects.Effect {
 	switch {
+	case nd.custom != nil:
+		return nd.custom(in)
 	case nd.ua != nil:
 		return nd.ua.Handle(in, nil)
 	case nd.proxy != nil:

@@ -37,6 +37,7 @@ type Proxy struct {
 	clients  map[txn.ID]*branch // by client transaction
 	branches map[uint64]*branch // by branch sequence number
 	cancels  map[txn.ID]bool    // CANCELs we sent
+	byBranch map[string]*branch // by the branch of our Via, while the context lives
 	timers   map[effects.TimerID]bool
 	pend     pending
 	seq      uint64
@@ -63,6 +64,7 @@ func New(cfg Config) (*Proxy, error) {
 		clients:  map[txn.ID]*branch{},
 		branches: map[uint64]*branch{},
 		cancels:  map[txn.ID]bool{},
+		byBranch: map[string]*branch{},
 		timers:   map[effects.TimerID]bool{},
 		pend:     pending{max: cfg.MaxPending},
 	}, nil
@@ -147,6 +149,9 @@ func (p *Proxy) txnEvent(now effects.Time, ev effects.Event, out []effects.Effec
 			return p.response(now, b, ev.Msg, out)
 		}
 	case effects.TxnStray:
+		if b := p.byBranch[ev.Msg.Branch()]; b != nil && ev.Msg.CSeq().Method == "INVITE" && ev.Msg.StatusCode() >= 200 && ev.Msg.StatusCode() < 300 {
+			return p.response(now, b, ev.Msg, out) // a late 2xx of a branch given up
+		}
 		return p.forwardResponse(ev.Msg, out)
 	case effects.TxnTimeout:
 		if b := p.clients[ev.ID]; b != nil {
@@ -349,6 +354,9 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 	for _, b := range c.branches {
 		out = p.stopTimers(b, out)
 		delete(p.branches, b.seq)
+		for _, br := range b.sentBranches {
+			delete(p.byBranch, br)
+		}
 	}
 	delete(p.ctxs, c.srv)
 	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyDone, ID: c.srv, Code: c.code}})

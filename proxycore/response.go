@@ -69,10 +69,11 @@ func (p *Proxy) upstream(now effects.Time, c *rctx, m *message.Message, out []ef
 }
 
 // forwardResponse forwards a response that matches no transaction of ours
-// (a 2xx retransmitted after the client transaction ended) by its Via, if
-// its top Via is ours.
+// by its Via, if its top Via is ours and it is a 2xx to an INVITE (one
+// retransmitted after the client transaction ended, or sent by a branch
+// given up); other stray responses are dropped (RFC 6026 §7.3, §8.2).
 func (p *Proxy) forwardResponse(m *message.Message, out []effects.Effect) []effects.Effect {
-	if !p.self.ourVia(m.TopVia()) {
+	if code := m.StatusCode(); code < 200 || code >= 300 || m.CSeq().Method != "INVITE" || !p.self.ourVia(m.TopVia()) {
 		return out
 	}
 	fwd := m.Clone()
