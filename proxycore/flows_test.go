@@ -87,7 +87,7 @@ func TestRFC3665(t *testing.T) {
 			want: []string{"alice->p1 INVITE", "p1->bob INVITE", "bob->p1 180", "p1->alice 180", "alice->p1 CANCEL", "p1->alice 200",
 				"p1->bob CANCEL", "bob->p1 200", "bob->p1 487", "p1->bob ACK", "p1->alice 487", "alice->p1 ACK"},
 			caller: "ringing failed"},
-		{name: "3.5 unavailable: no response, 408 then 480-like failure", code: -1,
+		{name: "3.5 unavailable: nothing answers, Timer B, 408", code: -1,
 			caller: "failed"},
 	}
 	for _, tc := range cases {
