@@ -422,6 +422,22 @@ const (
 	BridgeEnded
 )
 
+// The proxy's events (package proxycore), about the request context ID (a
+// request the stateful proxy is handling).
+const (
+	// ProxyRequest: a new request (Msg, from From) needs a routing decision
+	// (RFC 3261 §16.5); answer it with proxycore.Proxy.Decide and the
+	// event's ID.
+	ProxyRequest EventKind = iota + 128
+	// ProxyCredentials: the request ID (Msg) carries Proxy-Authorization
+	// credentials for the proxy's realm; look up the user the credentials
+	// name and answer with proxycore.Proxy.Credentials (RFC 3261 §22.3).
+	ProxyCredentials
+	// ProxyDone: the request context ID ended and left the table; Code is
+	// the final response sent upstream (0 if none was).
+	ProxyDone
+)
+
 // String names the event kind.
 func (k EventKind) String() string {
 	switch k {
@@ -507,6 +523,12 @@ func (k EventKind) String() string {
 		return "registration-bindings"
 	case RegistrationFlowFailed:
 		return "registration-flow-failed"
+	case ProxyRequest:
+		return "proxy-request"
+	case ProxyCredentials:
+		return "proxy-credentials"
+	case ProxyDone:
+		return "proxy-done"
 	}
 	return "invalid"
 }

@@ -1,0 +1,404 @@
+package proxycore
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/uri"
+)
+
+// self is what the stateful and stateless proxies share: who the proxy is,
+// and the request checks and edits of RFC 3261 §16.3, §16.4 and §16.6.
+type self struct {
+	host      string
+	port      uint16
+	aliases   []string
+	domains   []string
+	supported []string
+	rr        bool
+}
+
+func newSelf(c Config) self {
+	return self{host: c.Host, port: c.Port, aliases: c.Aliases, domains: c.Domains, supported: c.Supported, rr: c.RecordRoute}
+}
+
+// isHost reports whether h names this proxy.
+func (s *self) isHost(h string) bool {
+	h = strings.Trim(h, "[]")
+	if strings.EqualFold(h, strings.Trim(s.host, "[]")) {
+		return true
+	}
+	for _, a := range s.aliases {
+		if strings.EqualFold(h, strings.Trim(a, "[]")) {
+			return true
+		}
+	}
+	return false
+}
+
+// ours reports whether u names this proxy (its host or an alias, on its
+// port).
+func (s *self) ours(u uri.URI) bool {
+	if !u.IsSIP() || !s.isHost(u.Host) {
+		return false
+	}
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if u.Scheme == uri.SIPS || strings.EqualFold(u.Transport(), "tls") {
+			port = 5061
+		}
+	}
+	return port == s.port
+}
+
+// ourVia reports whether v is a Via this proxy added.
+func (s *self) ourVia(v header.Via) bool {
+	port := v.Port
+	if port == 0 {
+		port = 5060
+	}
+	return port == s.port && s.isHost(v.Host)
+}
+
+// responsible reports whether the Request-URI's domain is one the proxy
+// routes for (RFC 3261 §16.5).
+func (s *self) responsible(u uri.URI) bool {
+	if len(s.domains) == 0 {
+		return true
+	}
+	for _, d := range s.domains {
+		if strings.EqualFold(d, u.Host) {
+			return true
+		}
+	}
+	return s.ours(u)
+}
+
+// verdict is the outcome of validation: 0 to proceed, or the status to
+// answer with and the option tags to list in Unsupported.
+type verdict struct {
+	code        int
+	unsupported []string
+}
+
+// validate runs the checks of RFC 3261 §16.3 that need no state: the
+// Request-URI scheme (416), Max-Forwards (483, or 200 for an OPTIONS to the
+// proxy itself), loop detection (482) and Proxy-Require (420). Syntax is
+// the parser's (400); authentication is the stateful proxy's.
+func (s *self) validate(m *message.Message) verdict {
+	ru := m.RequestURI()
+	if ru.Scheme != uri.SIP && ru.Scheme != uri.SIPS && ru.Scheme != uri.Tel {
+		return verdict{code: 416}
+	}
+	if mf, ok := m.MaxForwards(); ok && mf == 0 {
+		if m.Method() == "OPTIONS" && ru.User == "" && s.ours(ru) {
+			return verdict{code: 200}
+		}
+		return verdict{code: 483}
+	}
+	if s.looped(m) {
+		return verdict{code: 482}
+	}
+	if tags := s.unsupported(m); len(tags) > 0 {
+		return verdict{code: 420, unsupported: tags}
+	}
+	return verdict{}
+}
+
+// looped reports whether one of the request's Vias is ours and carries the
+// loop hash this request would get (RFC 3261 §16.3 step 4): the request
+// came back unchanged, rather than spiralling with a new Request-URI.
+func (s *self) looped(m *message.Message) bool {
+	vias, err := message.All[header.Via](m)
+	if err != nil {
+		return false
+	}
+	want := ""
+	for _, v := range vias {
+		if !s.ourVia(v) {
+			continue
+		}
+		if want == "" {
+			want = loopHash(m)
+		}
+		b := strings.TrimPrefix(v.Branch(), header.MagicCookie)
+		if i := strings.IndexByte(b, '.'); i > 0 && b[:i] == want {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupported returns the Proxy-Require option tags the proxy does not
+// understand (RFC 3261 §16.3 step 5).
+func (s *self) unsupported(m *message.Message) []string {
+	if !m.Has("Proxy-Require") {
+		return nil
+	}
+	var out []string
+	for _, tag := range m.Values("Proxy-Require") {
+		tag = strings.TrimSpace(tag)
+		if !contains(s.supported, tag) {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopHash hashes what identifies a request end to end (RFC 3261 §16.6 step
+// 8): the From tag, Call-ID, Request-URI as received and CSeq number. A
+// looped request hashes the same; a spiral, whose Request-URI changed, does
+// not. The To tag, Proxy-Require and Proxy-Authorization that §16.6 also
+// lists are left out so that the ACK of a non-2xx and a CANCEL, which may
+// differ from their INVITE in those, hash like it: a stateless proxy must
+// send them on the INVITE's branch (§16.11).
+func loopHash(m *message.Message) string {
+	h := fnv.New64a()
+	for _, s := range [...]string{m.FromTag(), m.CallID(), m.RequestURI().String()} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(strconv.AppendUint(nil, uint64(m.CSeq().Seq), 10))
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// branchFor returns the branch of the Via the proxy adds to a request
+// forwarded for the n-th time (RFC 3261 §16.6 step 8): the magic cookie,
+// the loop hash, and a hash of the incoming top Via's branch and sent-by
+// with n, which tells transactions and branches apart and is the same for a
+// retransmission (RFC 3261 §16.11). loop is the request's loopHash, taken
+// before the request was edited.
+func branchFor(loop string, in header.Via, n int) string {
+	h := fnv.New64a()
+	h.Write([]byte(in.Branch()))
+	h.Write([]byte{0})
+	h.Write([]byte(in.SentBy()))
+	h.Write(strconv.AppendInt(nil, int64(n), 10))
+	return header.MagicCookie + loop + "." + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// errRoute reports a Route header field that cannot be read.
+var errRoute = errors.New("proxycore: malformed Route")
+
+// preprocess applies RFC 3261 §16.4 to a request: the Request-URI a strict
+// router wrote from our Record-Route is replaced by the last Route; our own
+// top Route is removed; a maddr naming us is stripped.
+func (s *self) preprocess(m *message.Message) error {
+	routes, err := message.All[header.Route](m)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errRoute, err)
+	}
+	ru := m.RequestURI()
+	if len(routes) > 0 && s.ours(ru) && ru.Params.Has("lr") {
+		last := routes[len(routes)-1]
+		rest := append([]header.Route(nil), routes[:len(routes)-1]...)
+		if err := m.SetRequestURI(last.URI); err != nil {
+			return fmt.Errorf("proxycore: strict route: %w", err)
+		}
+		if err := message.Set(m, rest...); err != nil {
+			return fmt.Errorf("proxycore: strict route: %w", err)
+		}
+		routes = rest
+	}
+	if len(routes) > 0 && s.ours(routes[0].URI) {
+		if _, err := m.RemoveTopRoute(); err != nil {
+			return fmt.Errorf("proxycore: removing our Route: %w", err)
+		}
+	}
+	ru = m.RequestURI()
+	if maddr, ok := ru.Params.Get("maddr"); ok && s.isHost(maddr) {
+		ru = ru.WithoutParam("maddr").WithoutParam("transport")
+		ru.Port = 0
+		if err := m.SetRequestURI(ru); err != nil {
+			return fmt.Errorf("proxycore: maddr: %w", err)
+		}
+	}
+	return nil
+}
+
+// nextHop returns the URI whose host the forwarded request goes to (RFC
+// 3261 §16.6 step 7): the top Route, else the Request-URI.
+func nextHop(m *message.Message) uri.URI {
+	if r, ok, err := message.First[header.Route](m); err == nil && ok {
+		return r.URI
+	}
+	return m.RequestURI()
+}
+
+// hop is where a URI says to send: an address, or a name to resolve (RFC
+// 3263).
+type hop struct {
+	peer      effects.Peer // valid Addr when known
+	name      string       // the host to resolve otherwise
+	service   string
+	transport effects.Transport
+}
+
+// hopFor reads the next hop off u: its maddr or host, port and transport
+// (RFC 3263 §4.1, §4.2).
+func hopFor(u uri.URI) hop {
+	host := u.Host
+	if m, ok := u.Params.Get("maddr"); ok && m != "" {
+		host = m
+	}
+	tr := effects.ParseTransport(u.Transport())
+	service := "sip"
+	if u.Scheme == uri.SIPS {
+		service = "sips"
+		if tr == 0 {
+			tr = effects.TLS
+		}
+	}
+	h := hop{name: strings.Trim(host, "[]"), service: service, transport: tr}
+	a, err := netip.ParseAddr(h.name)
+	if err != nil {
+		return h
+	}
+	if tr == 0 {
+		tr = effects.UDP
+	}
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if tr.Secure() {
+			port = 5061
+		}
+	}
+	h.peer = effects.Peer{Addr: netip.AddrPortFrom(a, port), Transport: tr}
+	return h
+}
+
+// viaDest says where a response goes by its top Via (RFC 3261 §18.2.2, RFC
+// 3581 §4): the maddr, else the received address (at the rport when there
+// is one) else the sent-by, at the sent-by port (5060 or 5061 by default).
+// ok is false when the Via names a host that needs a DNS look-up.
+func viaDest(v header.Via) (effects.Peer, bool) {
+	tr := effects.ParseTransport(v.Transport)
+	if tr == 0 {
+		tr = effects.UDP
+	}
+	port := v.Port
+	if port == 0 {
+		port = 5060
+		if tr.Secure() {
+			port = 5061
+		}
+	}
+	host := v.Host
+	if m := v.MAddr(); m != "" {
+		host = m
+	} else if r := v.Received(); r != "" {
+		host = r
+		if p, ok := v.RPort(); ok && p != 0 {
+			port = p
+		}
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		return effects.Peer{}, false
+	}
+	return effects.Peer{Addr: netip.AddrPortFrom(a.Unmap(), port), Transport: tr}, true
+}
+
+// ourVia builds the Via the proxy adds for a request sent over tr.
+func (s *self) via(tr effects.Transport, branch string) header.Via {
+	if tr == 0 {
+		tr = effects.UDP
+	}
+	return header.Via{Transport: tr.String(), Host: s.host, Port: s.port, Params: header.Params(";branch=" + branch)}
+}
+
+// recordRoute adds the proxy's Record-Route to a request arriving over in
+// and leaving over out: twice when the transports differ (RFC 3261 §16.6
+// step 4, RFC 5658), each naming the transport of its side.
+func (s *self) recordRoute(m *message.Message, in, out effects.Transport) error {
+	if in == out || in == 0 || out == 0 {
+		return m.PrependRecordRoute(header.RecordRoute{URI: s.rrURI(0)})
+	}
+	if err := m.PrependRecordRoute(header.RecordRoute{URI: s.rrURI(in)}); err != nil {
+		return err
+	}
+	return m.PrependRecordRoute(header.RecordRoute{URI: s.rrURI(out)})
+}
+
+// rrURI is the proxy's Record-Route URI, naming tr when not zero.
+func (s *self) rrURI(tr effects.Transport) uri.URI {
+	u := uri.URI{Scheme: uri.SIP, Host: s.host, Port: s.port, Params: ";lr"}
+	if tr != 0 && tr != effects.UDP {
+		u.Params = uri.Params(";transport=" + strings.ToLower(tr.String()) + ";lr")
+	}
+	return u
+}
+
+// stamp records where a request came from in its top Via (RFC 3261
+// §18.2.1, RFC 3581 §4), as the transaction layer does for the stateful
+// proxy.
+func stamp(m *message.Message, from effects.Peer) {
+	v := m.TopVia()
+	src := from.Addr.Addr().Unmap()
+	if !src.IsValid() {
+		return
+	}
+	_, rport := v.RPort()
+	sentBy, err := netip.ParseAddr(strings.Trim(v.Host, "[]"))
+	if !rport && err == nil && sentBy.Unmap() == src {
+		return
+	}
+	p := v.Params.With("received", src.String())
+	if rport {
+		p = p.With("rport", strconv.Itoa(int(from.Addr.Port())))
+	}
+	v.Params = p
+	_ = m.ReplaceTopVia(v)
+}
+
+// hashTag is an ident.Generator for stateless responses: its To tag hashes
+// the request, so that a retransmission is answered with the same tag (RFC
+// 3261 §16.11, §8.2.6.2).
+type hashTag string
+
+func tagFor(m *message.Message) hashTag {
+	h := fnv.New64a()
+	h.Write([]byte(m.CallID()))
+	h.Write([]byte(m.FromTag()))
+	h.Write([]byte(m.Branch()))
+	return hashTag("p" + strconv.FormatUint(h.Sum64(), 36))
+}
+
+func (h hashTag) Tag() string    { return string(h) }
+func (h hashTag) Branch() string { return header.MagicCookie + string(h) }
+func (h hashTag) CallID() string { return string(h) }
+
+// reject builds the response to a request that failed validation.
+func reject(req *message.Message, v verdict, tag string) (*message.Message, error) {
+	resp, err := message.NewResponse(req, v.code, "", message.ResponseOptions{ToTag: tag})
+	if err != nil {
+		return nil, fmt.Errorf("proxycore: %d response: %w", v.code, err)
+	}
+	for _, t := range v.unsupported {
+		if err := message.Add(resp, header.Unsupported(t)); err != nil {
+			return nil, fmt.Errorf("proxycore: Unsupported %q: %w", t, err)
+		}
+	}
+	if v.code == 200 {
+		_ = resp.Add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+	}
+	return resp, nil
+}

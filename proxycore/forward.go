@@ -1,0 +1,412 @@
+package proxycore
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/txn"
+	"github.com/sansip/sansip/uri"
+)
+
+// wait says what a context waits for from the application.
+type wait uint8
+
+const (
+	waitDecision wait = iota + 1
+	waitCredentials
+)
+
+// rctx is a response context (RFC 3261 §16): one request being proxied, its
+// targets and branches, and what came back.
+type rctx struct {
+	srv       txn.ID
+	req       *message.Message // as received (Via stamped)
+	fwd       *message.Message // after route preprocessing
+	from      effects.Peer
+	loop      string
+	invite    bool
+	waiting   wait
+	fork      ForkMode
+	limit     time.Duration
+	recurse   bool
+	breadth   int
+	groupQ    int
+	targets   []Target // not yet tried, best first
+	tried     []uri.URI
+	branches  []*branch
+	final     bool // a final response went upstream
+	code      int  // the final response sent upstream
+	cancelled bool // no new branches
+	srvGone   bool
+	ended     bool
+	n         int // branches made, for branch ids
+}
+
+// addTargets queues targets not tried yet (RFC 3261 §16.5: a target is
+// tried once), best q-value first, keeping the order of equals.
+func (c *rctx) addTargets(ts []Target, max int) {
+	for _, t := range ts {
+		if len(c.tried) >= max {
+			return
+		}
+		if slices.ContainsFunc(c.tried, func(u uri.URI) bool { return uri.Equal(u, t.URI) }) {
+			continue
+		}
+		c.tried = append(c.tried, t.URI)
+		c.targets = append(c.targets, t)
+	}
+	if c.fork != Parallel {
+		slices.SortStableFunc(c.targets, func(a, b Target) int { return cmp.Compare(b.Q, a.Q) })
+	}
+}
+
+// activeBranches counts the branches without a final outcome.
+func (c *rctx) activeBranches() int {
+	n := 0
+	for _, b := range c.branches {
+		if !b.done {
+			n++
+		}
+	}
+	return n
+}
+
+// branch is one target being tried: its forwarded request, its next hops
+// (DNS answers) and its client transaction.
+type branch struct {
+	seq         uint64
+	ctx         *rctx
+	target      Target
+	base        *message.Message // forwarded request, without our Via and Record-Route
+	sent        *message.Message // as sent last
+	peers       []effects.Peer   // DNS answers not tried yet
+	peer        effects.Peer     // where sent last
+	txn         txn.ID
+	resolving   bool
+	provisional bool
+	wantCancel  bool
+	cancelled   bool
+	done        bool
+	code        int
+	resp        *message.Message // final response, when one came
+	armed       uint8            // timers pending, by bit
+	// sentBranches are the branches of the Vias this branch sent with.
+	sentBranches []string
+}
+
+// The proxy's own timers, per branch.
+const (
+	timerC     = 1 // RFC 3261 §16.6 step 11
+	timerLimit = 2 // the branch's time limit when forking in turn
+)
+
+func timerID(b *branch, which uint8) effects.TimerID {
+	return effects.TimerID(ownBit | uint64(which)<<56 | b.seq)
+}
+
+// startNext starts the branches the fork mode and Max-Breadth allow, and
+// sends the best response when nothing is left to try (§16.7 step 5).
+func (p *Proxy) startNext(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
+	if c.final && !c.invite || c.cancelled || c.final && c.code < 300 {
+		c.targets = nil
+	}
+	active := c.activeBranches()
+	limit := c.breadth
+	if c.fork == Serial {
+		limit = 1
+	}
+	var start []Target
+	for len(c.targets) > 0 && active+len(start) < limit {
+		t := c.targets[0]
+		if active+len(start) == 0 {
+			c.groupQ = t.Q
+		} else if c.fork == ByQ && t.Q != c.groupQ {
+			break
+		}
+		start = append(start, t)
+		c.targets = c.targets[1:]
+	}
+	for _, t := range start {
+		out = p.startBranch(now, c, t, max(1, c.breadth/(active+len(start))), out)
+	}
+	if len(start) == 0 && active == 0 && !c.final {
+		return p.finish(now, c, out)
+	}
+	return out
+}
+
+// startBranch forwards the request to one target (RFC 3261 §16.6 steps 1 to
+// 7): a copy with the target as Request-URI, Max-Forwards decremented, the
+// target's route set, Max-Breadth; then the next hop.
+func (p *Proxy) startBranch(now effects.Time, c *rctx, t Target, breadth int, out []effects.Effect) []effects.Effect {
+	p.seq++
+	b := &branch{seq: p.seq, ctx: c, target: t}
+	c.branches = append(c.branches, b)
+	p.branches[b.seq] = b
+	m := c.fwd.Clone()
+	if !uri.Identical(m.RequestURI(), t.URI) {
+		if err := m.SetRequestURI(t.URI); err != nil {
+			return p.failed(now, b, 500, out)
+		}
+	}
+	if _, err := m.DecrementMaxForwards(); err != nil {
+		return p.failed(now, b, 483, out)
+	}
+	for i := len(t.Routes) - 1; i >= 0; i-- {
+		if err := m.PrependRoute(header.Route{URI: t.Routes[i]}); err != nil {
+			return p.failed(now, b, 500, out)
+		}
+	}
+	_ = message.Set(m, header.MaxBreadth(breadth))
+	b.base = m
+	if c.limit > 0 && c.fork != Parallel {
+		out = p.arm(b, timerLimit, c.limit, out)
+	}
+	if t.Peer.Addr.IsValid() {
+		return p.send(now, b, t.Peer, out)
+	}
+	h := hopFor(nextHop(m))
+	if h.peer.Addr.IsValid() {
+		return p.send(now, b, h.peer, out)
+	}
+	b.resolving = true
+	return append(out, effects.Effect{Kind: effects.Resolve, Name: h.name, Service: h.service,
+		To: effects.Peer{Transport: h.transport}, Tag: ownBit | b.seq})
+}
+
+// resolved takes the DNS answer for a branch's next hop (RFC 3263 §4).
+func (p *Proxy) resolved(in effects.Input, out []effects.Effect) []effects.Effect {
+	b := p.branches[in.Tag&^ownBit]
+	if b == nil || !b.resolving || b.done {
+		return out
+	}
+	b.resolving = false
+	for _, t := range in.Answer {
+		if t.Addr.IsValid() && t.Transport != 0 {
+			b.peers = append(b.peers, effects.Peer{Addr: t.Addr, Transport: t.Transport})
+		}
+	}
+	if len(b.peers) == 0 {
+		return p.failed(in.Now, b, 503, out)
+	}
+	next := b.peers[0]
+	b.peers = b.peers[1:]
+	return p.send(in.Now, b, next, out)
+}
+
+// send sends the branch's request to peer in a new client transaction:
+// Record-Route and our Via added (RFC 3261 §16.6 steps 4 and 8), Timer C
+// started for an INVITE (step 11).
+func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, out []effects.Effect) []effects.Effect {
+	c := b.ctx
+	m := b.base.Clone()
+	if p.self.rr && m.ToTag() == "" && m.Method() != "REGISTER" {
+		if err := p.self.recordRoute(m, c.from.Transport, peer.Transport); err != nil {
+			return p.failed(now, b, 500, out)
+		}
+	}
+	c.n++
+	if err := m.PrependVia(p.self.via(peer.Transport, branchFor(c.loop, c.req.TopVia(), c.n))); err != nil {
+		return p.failed(now, b, 500, out)
+	}
+	id, out, err := p.txns.NewClient(now, m, peer, out)
+	if err != nil {
+		return p.failed(now, b, 503, out)
+	}
+	b.txn, b.sent, b.peer = id, m, peer
+	b.sentBranches = append(b.sentBranches, m.Branch())
+	p.byBranch[m.Branch()] = b
+	b.provisional, b.wantCancel = false, false
+	p.clients[id] = b
+	if c.invite {
+		out = p.disarm(b, timerC, out)
+		out = p.arm(b, timerC, p.cfg.TimerC, out)
+	}
+	return out
+}
+
+// arm sets one of the branch's timers.
+func (p *Proxy) arm(b *branch, which uint8, d time.Duration, out []effects.Effect) []effects.Effect {
+	id := timerID(b, which)
+	b.armed |= 1 << which
+	p.timers[id] = true
+	return append(out, effects.Effect{Kind: effects.SetTimer, Timer: id, After: d})
+}
+
+// disarm cancels one of the branch's timers if it is pending.
+func (p *Proxy) disarm(b *branch, which uint8, out []effects.Effect) []effects.Effect {
+	if b.armed&(1<<which) == 0 {
+		return out
+	}
+	b.armed &^= 1 << which
+	id := timerID(b, which)
+	delete(p.timers, id)
+	return append(out, effects.Effect{Kind: effects.CancelTimer, Timer: id})
+}
+
+func (p *Proxy) stopTimers(b *branch, out []effects.Effect) []effects.Effect {
+	out = p.disarm(b, timerC, out)
+	return p.disarm(b, timerLimit, out)
+}
+
+// timerFired handles Timer C and branch time limits.
+func (p *Proxy) timerFired(now effects.Time, id effects.TimerID, out []effects.Effect) []effects.Effect {
+	if !p.timers[id] {
+		return out
+	}
+	delete(p.timers, id)
+	b := p.branches[uint64(id)&(1<<56-1)]
+	which := uint8(uint64(id) >> 56 & 0x3f)
+	if b == nil {
+		return out
+	}
+	b.armed &^= 1 << which
+	switch which {
+	case timerC:
+		return p.timerC(now, b, out)
+	case timerLimit:
+		return p.giveUp(now, b, out)
+	}
+	return out
+}
+
+// timerC handles Timer C (RFC 3261 §16.8): a branch that had a provisional
+// response is cancelled; one that had none is treated as a 408. A
+// cancelled branch that still has no final response is given up.
+func (p *Proxy) timerC(now effects.Time, b *branch, out []effects.Effect) []effects.Effect {
+	if b.done && b.txn == 0 {
+		return out
+	}
+	if b.provisional && !b.cancelled {
+		out = p.cancelBranch(now, b, out)
+		if b.cancelled {
+			// §9.1: give the CANCEL 64·T1 to end the INVITE.
+			return p.arm(b, timerC, 64*p.txns.Config().T1, out)
+		}
+		return out
+	}
+	if b.txn != 0 {
+		return p.abandon(now, b.txn, out) // TxnTerminated fails the branch with 408
+	}
+	return p.failed(now, b, 408, out)
+}
+
+// giveUp ends a branch whose time limit passed, so that the next group or
+// target starts: it is cancelled now, or when it sends a provisional
+// response (§9.1); its transaction lives on, so that a late 2xx still goes
+// upstream.
+func (p *Proxy) giveUp(now effects.Time, b *branch, out []effects.Effect) []effects.Effect {
+	if b.done {
+		return out
+	}
+	out = p.cancelBranch(now, b, out)
+	return p.branchDone(now, b, 408, nil, out)
+}
+
+// cancelBranch cancels a pending INVITE branch (RFC 3261 §16.10): at once
+// if it had a provisional response, else when it has one (§9.1).
+func (p *Proxy) cancelBranch(now effects.Time, b *branch, out []effects.Effect) []effects.Effect {
+	if b.cancelled || !b.ctx.invite {
+		return out
+	}
+	if b.resolving {
+		return p.failed(now, b, 487, out)
+	}
+	if b.txn == 0 {
+		return out
+	}
+	if !b.provisional {
+		b.wantCancel = true
+		return out
+	}
+	if k, st, ok := p.txns.State(b.txn); !ok || k != txn.ClientInvite || st != txn.Proceeding {
+		return out
+	}
+	cancel, err := message.CancelFor(b.sent)
+	if err != nil {
+		return out
+	}
+	b.cancelled = true
+	id, out, err := p.txns.NewClient(now, cancel, b.peer, out)
+	if err == nil {
+		p.cancels[id] = true
+	}
+	return out
+}
+
+// cancelAll cancels every pending branch of c and starts no new one.
+func (p *Proxy) cancelAll(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
+	c.cancelled = true
+	c.targets = nil
+	for _, b := range c.branches {
+		if !b.done || b.txn != 0 {
+			out = p.cancelBranch(now, b, out)
+		}
+	}
+	return out
+}
+
+// failed records a branch's outcome when no response came with it: a
+// timeout (408), a transport error or no address (503), a local failure.
+// A 503 or a timeout moves on to the next DNS answer first (RFC 3263
+// §4.3).
+func (p *Proxy) failed(now effects.Time, b *branch, code int, out []effects.Effect) []effects.Effect {
+	if b.done {
+		return out
+	}
+	if (code == 503 || code == 408) && len(b.peers) > 0 && !b.ctx.cancelled && !b.cancelled {
+		next := b.peers[0]
+		b.peers = b.peers[1:]
+		if b.txn != 0 {
+			delete(p.clients, b.txn)
+			old := b.txn
+			b.txn = 0
+			out = p.abandon(now, old, out)
+		}
+		return p.send(now, b, next, out)
+	}
+	return p.branchDone(now, b, code, nil, out)
+}
+
+// branchDone records a branch's final outcome and moves the context on.
+func (p *Proxy) branchDone(now effects.Time, b *branch, code int, resp *message.Message, out []effects.Effect) []effects.Effect {
+	if b.done {
+		return out
+	}
+	b.done, b.code, b.resp, b.resolving = true, code, resp, false
+	out = p.disarm(b, timerLimit, out)
+	c := b.ctx
+	if code >= 600 {
+		out = p.cancelAll(now, c, out)
+	}
+	if code >= 300 && code < 400 && c.recurse && resp != nil && !c.cancelled {
+		c.addTargets(contactTargets(resp), p.cfg.MaxTargets)
+	}
+	out = p.startNext(now, c, out)
+	return p.maybeEnd(c, out)
+}
+
+// contactTargets reads the Contacts of a 3xx as targets (RFC 3261 §16.7
+// step 4).
+func contactTargets(resp *message.Message) []Target {
+	cs, err := message.All[header.Contact](resp)
+	if err != nil {
+		return nil
+	}
+	var ts []Target
+	for _, ct := range cs {
+		if ct.Star || !ct.URI.IsSIP() {
+			continue
+		}
+		q, ok := ct.Q()
+		if !ok {
+			q = 1000
+		}
+		ts = append(ts, Target{URI: ct.URI, Q: q})
+	}
+	return ts
+}

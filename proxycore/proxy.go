@@ -1,0 +1,398 @@
+package proxycore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/txn"
+)
+
+// Errors of the Proxy's commands, matchable with errors.Is.
+var (
+	// ErrNoContext: the id names no request waiting for that answer.
+	ErrNoContext = errors.New("proxycore: no such request context")
+	// ErrConfig: the configuration cannot work.
+	ErrConfig = errors.New("proxycore: invalid configuration")
+)
+
+// ownBit marks the proxy's own timer ids, send tags and resolve tags, apart
+// from the transaction layer's.
+const ownBit = 1 << 63
+
+// pendingBit marks the resolve tags of messages forwarded outside any
+// transaction (ACKs for 2xx, responses after their transaction ended).
+const pendingBit = 1 << 62
+
+// Proxy is a stateful proxy core (RFC 3261 §16): it owns a transaction
+// layer, keeps a response context per request it forwards, forks, and
+// relays responses. It is not safe for concurrent use.
+type Proxy struct {
+	cfg      Config
+	self     self
+	txns     *txn.Layer
+	ctxs     map[txn.ID]*rctx   // by server transaction
+	clients  map[txn.ID]*branch // by client transaction
+	branches map[uint64]*branch // by branch sequence number
+	cancels  map[txn.ID]bool    // CANCELs we sent
+	byBranch map[string]*branch // by the branch of our Via, while the context lives
+	timers   map[effects.TimerID]bool
+	pend     pending
+	seq      uint64
+	spare    [][]effects.Effect
+}
+
+// New returns a Proxy with the given configuration.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Gen == nil {
+		return nil, fmt.Errorf("%w: no Gen", ErrConfig)
+	}
+	if cfg.Host == "" {
+		return nil, fmt.Errorf("%w: no Host", ErrConfig)
+	}
+	if cfg.Auth != nil && (cfg.Auth.Server == nil || len(cfg.Auth.Server.Secret) == 0) {
+		return nil, fmt.Errorf("%w: Auth needs a Server with a Secret", ErrConfig)
+	}
+	cfg = cfg.withDefaults()
+	return &Proxy{
+		cfg:      cfg,
+		self:     newSelf(cfg),
+		txns:     txn.New(cfg.Txn),
+		ctxs:     map[txn.ID]*rctx{},
+		clients:  map[txn.ID]*branch{},
+		branches: map[uint64]*branch{},
+		cancels:  map[txn.ID]bool{},
+		byBranch: map[string]*branch{},
+		timers:   map[effects.TimerID]bool{},
+		pend:     pending{max: cfg.MaxPending},
+	}, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (p *Proxy) Config() Config { return p.cfg }
+
+// Transactions returns the proxy's transaction layer (for inspection).
+func (p *Proxy) Transactions() *txn.Layer { return p.txns }
+
+// Contexts returns the number of live response contexts.
+func (p *Proxy) Contexts() int { return len(p.ctxs) }
+
+// Timers returns the number of the proxy's own pending timers (Timer C and
+// branch time limits), the transaction layer's apart.
+func (p *Proxy) Timers() int { return len(p.timers) }
+
+// Pending returns the number of messages waiting for a DNS answer outside
+// any transaction.
+func (p *Proxy) Pending() int { return p.pend.len() }
+
+// Handle feeds the proxy one input and appends what it wants done to out.
+func (p *Proxy) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
+	switch {
+	case in.Kind == effects.TimerFired && in.Timer&ownBit != 0:
+		return p.timerFired(in.Now, in.Timer, out)
+	case in.Kind == effects.Resolved && in.Tag&pendingBit != 0:
+		return p.pend.resolved(in, out)
+	case in.Kind == effects.Resolved && in.Tag&ownBit != 0:
+		return p.resolved(in, out)
+	case in.Kind == effects.SendFailed && in.Tag&ownBit != 0:
+		return out // a stateless send; nothing waits on it
+	}
+	return p.route(in.Now, p.txns.Handle(in, p.buf()), out)
+}
+
+// route passes the transaction layer's effects on and handles its events.
+func (p *Proxy) route(now effects.Time, effs, out []effects.Effect) []effects.Effect {
+	for i := range effs {
+		if effs[i].Kind != effects.Deliver {
+			out = append(out, effs[i])
+		}
+	}
+	for i := range effs {
+		if effs[i].Kind == effects.Deliver {
+			out = p.txnEvent(now, effs[i].Event, out)
+		}
+	}
+	p.release(effs)
+	return out
+}
+
+func (p *Proxy) buf() []effects.Effect {
+	if n := len(p.spare); n > 0 {
+		b := p.spare[n-1]
+		p.spare = p.spare[:n-1]
+		return b
+	}
+	return make([]effects.Effect, 0, 8)
+}
+
+func (p *Proxy) release(b []effects.Effect) {
+	if cap(b) == 0 || cap(b) > 256 || len(p.spare) >= 8 {
+		return
+	}
+	clear(b)
+	p.spare = append(p.spare, b[:0])
+}
+
+// txnEvent handles one event of the transaction layer.
+func (p *Proxy) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	switch ev.Kind {
+	case effects.TxnRequest:
+		return p.request(now, ev, out)
+	case effects.TxnCancel:
+		return p.cancel(now, ev, out)
+	case effects.TxnAck:
+		return p.forwardStateless(now, ev.Msg, ev.From, out)
+	case effects.TxnResponse:
+		if b := p.clients[ev.ID]; b != nil {
+			return p.response(now, b, ev.Msg, out)
+		}
+	case effects.TxnStray:
+		if b := p.byBranch[ev.Msg.Branch()]; b != nil && ev.Msg.CSeq().Method == "INVITE" && ev.Msg.StatusCode() >= 200 && ev.Msg.StatusCode() < 300 {
+			return p.response(now, b, ev.Msg, out) // a late 2xx of a branch given up
+		}
+		return p.forwardResponse(ev.Msg, out)
+	case effects.TxnTimeout:
+		if b := p.clients[ev.ID]; b != nil {
+			return p.failed(now, b, 408, out)
+		}
+	case effects.TxnTransportError:
+		if b := p.clients[ev.ID]; b != nil {
+			return p.failed(now, b, 503, out)
+		}
+		if c := p.ctxs[ev.ID]; c != nil {
+			c.final = true // nobody to answer any more
+			return p.cancelAll(now, c, out)
+		}
+	case effects.TxnTerminated:
+		return p.terminated(now, ev.ID, out)
+	}
+	return out
+}
+
+// terminated forgets a transaction that ended, and the context it leaves
+// empty.
+func (p *Proxy) terminated(now effects.Time, id txn.ID, out []effects.Effect) []effects.Effect {
+	if p.cancels[id] {
+		delete(p.cancels, id)
+		return out
+	}
+	if b := p.clients[id]; b != nil {
+		delete(p.clients, id)
+		b.txn = 0
+		if !b.done {
+			// Abandoned without an outcome.
+			out = p.failed(now, b, 408, out)
+		}
+		return p.maybeEnd(b.ctx, out)
+	}
+	if c := p.ctxs[id]; c != nil {
+		c.srvGone = true
+		if !c.final {
+			c.final = true
+			out = p.cancelAll(now, c, out)
+		}
+		return p.maybeEnd(c, out)
+	}
+	return out
+}
+
+// request handles a new request: the checks of §16.3, route
+// preprocessing (§16.4), then the routing decision (§16.5).
+func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	m := ev.Msg
+	if len(p.ctxs) >= p.cfg.MaxContexts {
+		return p.respondCode(now, ev.ID, m, 503, out, header.RetryAfter{Delta: 5})
+	}
+	loop := loopHash(m)
+	if v := p.self.validate(m); v.code != 0 {
+		resp, err := reject(m, v, p.cfg.Gen.Tag())
+		if err != nil {
+			return out
+		}
+		out, _ = p.respond(now, ev.ID, resp, out)
+		return out
+	}
+	c := &rctx{srv: ev.ID, req: m, from: ev.From, loop: loop, invite: m.Method() == "INVITE"}
+	p.ctxs[ev.ID] = c
+	if a := p.cfg.Auth; a != nil && m.Method() != "ACK" && (a.Exempt == nil || !a.Exempt(m, ev.From)) {
+		return p.authenticate(now, c, out)
+	}
+	return p.routeRequest(now, c, out)
+}
+
+// routeRequest preprocesses the route (§16.4) and asks for the targets
+// (§16.5): the application for a request outside a dialog with no Route
+// left and for a domain the proxy serves; the Request-URI otherwise.
+func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
+	m := c.req.Clone()
+	if err := p.self.preprocess(m); err != nil {
+		return p.reply(now, c, 400, out)
+	}
+	c.fwd = m
+	if m.Has("Route") || m.ToTag() != "" || !p.self.responsible(m.RequestURI()) {
+		return p.decided(now, c, RequestURI(), out)
+	}
+	if p.cfg.Router != nil {
+		return p.decided(now, c, p.cfg.Router(m), out)
+	}
+	if p.cfg.Ask {
+		c.waiting = waitDecision
+		return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyRequest, ID: c.srv, Msg: m, From: c.from}})
+	}
+	return p.decided(now, c, RequestURI(), out)
+}
+
+// Decide gives the request context id (from a ProxyRequest event) its
+// routing decision.
+func (p *Proxy) Decide(now effects.Time, id uint64, d Decision, out []effects.Effect) ([]effects.Effect, error) {
+	c := p.ctxs[id]
+	if c == nil || c.waiting != waitDecision {
+		return out, fmt.Errorf("%w: %d awaits no decision", ErrNoContext, id)
+	}
+	c.waiting = 0
+	if c.final {
+		return out, nil // cancelled meanwhile
+	}
+	return p.decided(now, c, d, out), nil
+}
+
+// decided carries out a routing decision.
+func (p *Proxy) decided(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
+	if d.Code != 0 {
+		return p.replyDecision(now, c, d, out)
+	}
+	targets := d.Targets
+	if len(targets) == 0 {
+		targets = []Target{{URI: c.fwd.RequestURI()}}
+	}
+	c.fork, c.limit, c.recurse = d.Fork, d.BranchTimeout, d.Recurse
+	c.breadth = p.breadth(c.req)
+	if c.breadth == 0 {
+		return p.reply(now, c, 440, out)
+	}
+	c.addTargets(targets, p.cfg.MaxTargets)
+	return p.startNext(now, c, out)
+}
+
+// breadth returns the Max-Breadth the request grants this proxy (RFC 5393
+// §5.3): its own value, at most the configured one, which also stands in
+// when it has none.
+func (p *Proxy) breadth(m *message.Message) int {
+	mb, ok, err := message.First[header.MaxBreadth](m)
+	if err != nil || !ok {
+		return p.cfg.MaxBreadth
+	}
+	return min(int(mb), p.cfg.MaxBreadth)
+}
+
+// replyDecision answers the request as the application decided.
+func (p *Proxy) replyDecision(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
+	resp, err := message.NewResponse(c.req, d.Code, d.Reason, message.ResponseOptions{Gen: p.cfg.Gen})
+	if err != nil {
+		return p.reply(now, c, 500, out)
+	}
+	if len(d.Contacts) > 0 {
+		_ = message.Set(resp, d.Contacts...)
+	}
+	for _, f := range d.Headers {
+		_ = resp.Add(f.Name, f.Value)
+	}
+	return p.sendFinal(now, c, resp, out)
+}
+
+// reply answers the request context's request with code.
+func (p *Proxy) reply(now effects.Time, c *rctx, code int, out []effects.Effect) []effects.Effect {
+	resp, err := message.NewResponse(c.req, code, "", message.ResponseOptions{Gen: p.cfg.Gen})
+	if err != nil {
+		return out
+	}
+	return p.sendFinal(now, c, resp, out)
+}
+
+// respondCode answers a server transaction that has no context.
+func (p *Proxy) respondCode(now effects.Time, id txn.ID, m *message.Message, code int, out []effects.Effect, extra ...header.RetryAfter) []effects.Effect {
+	resp, err := message.NewResponse(m, code, "", message.ResponseOptions{Gen: p.cfg.Gen})
+	if err != nil {
+		return out
+	}
+	if len(extra) > 0 {
+		_ = message.Set(resp, extra...)
+	}
+	out, _ = p.respond(now, id, resp, out)
+	return out
+}
+
+// sendFinal sends a final response upstream for c, once.
+func (p *Proxy) sendFinal(now effects.Time, c *rctx, resp *message.Message, out []effects.Effect) []effects.Effect {
+	if c.final && resp.StatusCode() >= 300 {
+		return out
+	}
+	c.final = true
+	if c.code == 0 || c.code >= 300 {
+		c.code = resp.StatusCode()
+	}
+	if !c.srvGone {
+		out, _ = p.respond(now, c.srv, resp, out)
+	}
+	return p.maybeEnd(c, out)
+}
+
+// maybeEnd releases c when its server transaction and all its branches
+// have ended.
+func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
+	if !c.srvGone || c.ended {
+		return out
+	}
+	for _, b := range c.branches {
+		if b.txn != 0 {
+			return out
+		}
+	}
+	c.ended = true
+	for _, b := range c.branches {
+		out = p.stopTimers(b, out)
+		delete(p.branches, b.seq)
+		for _, br := range b.sentBranches {
+			delete(p.byBranch, br)
+		}
+	}
+	delete(p.ctxs, c.srv)
+	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyDone, ID: c.srv, Code: c.code}})
+}
+
+// cancel handles a CANCEL (§16.10): answered 200 when it matches an INVITE
+// (481 otherwise), and every pending branch of the INVITE is cancelled.
+func (p *Proxy) cancel(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
+	if ev.Ref == 0 {
+		return p.respondCode(now, ev.ID, ev.Msg, 481, out)
+	}
+	out = p.respondCode(now, ev.ID, ev.Msg, 200, out)
+	c := p.ctxs[ev.Ref]
+	if c == nil {
+		// Answered by the proxy itself (an error): nothing is pending.
+		return out
+	}
+	c.cancelled = true
+	out = p.cancelAll(now, c, out)
+	if c.waiting != 0 || !c.final && c.activeBranches() == 0 {
+		c.waiting = 0
+		out = p.reply(now, c, 487, out)
+	}
+	return out
+}
+
+// respond passes a response to a server transaction, and handles the
+// events that may follow (the transaction ends at once on a reliable
+// transport).
+func (p *Proxy) respond(now effects.Time, id txn.ID, resp *message.Message, out []effects.Effect) ([]effects.Effect, error) {
+	effs, err := p.txns.Respond(now, id, resp, p.buf())
+	return p.route(now, effs, out), err
+}
+
+// abandon ends a client transaction without an outcome; its TxnTerminated
+// is handled like any other.
+func (p *Proxy) abandon(now effects.Time, id txn.ID, out []effects.Effect) []effects.Effect {
+	return p.route(now, p.txns.Abandon(now, id, p.buf()), out)
+}

@@ -1,0 +1,246 @@
+package proxycore
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sansip/sansip/digest"
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
+)
+
+// response handles a response on a branch (RFC 3261 §16.7): provisionals
+// but 100 go upstream at once, and restart Timer C; every 2xx goes upstream
+// at once and ends the forking; other finals are kept until every branch
+// is done.
+func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []effects.Effect) []effects.Effect {
+	c := b.ctx
+	code := m.StatusCode()
+	switch {
+	case code < 200:
+		b.provisional = true
+		if c.invite && code > 100 && !b.cancelled && !b.done {
+			out = p.disarm(b, timerC, out)
+			out = p.arm(b, timerC, p.cfg.TimerC, out)
+		}
+		if b.wantCancel || c.cancelled || b.done {
+			out = p.cancelBranch(now, b, out)
+		}
+		if code == 100 || c.final || b.done {
+			return out
+		}
+		return p.upstream(now, c, m, out)
+	case code < 300:
+		out = p.disarm(b, timerC, out)
+		first := !c.final
+		if first || c.invite {
+			c.final, c.code = true, code
+			out = p.upstream(now, c, m, out)
+		}
+		if first && c.invite {
+			out = p.cancelAll(now, c, out) // §16.7 step 10
+		}
+		out = p.branchDone(now, b, code, m, out)
+		return p.maybeEnd(c, out)
+	}
+	out = p.disarm(b, timerC, out)
+	if code == 503 && len(b.peers) > 0 {
+		return p.failed(now, b, 503, out) // RFC 3263 §4.3: the next server
+	}
+	return p.branchDone(now, b, code, m, out)
+}
+
+// upstream forwards a response received on a branch to the client, with
+// our Via removed (§16.7 step 3): through the server transaction while it
+// lives, else by the next Via as a stateless proxy would (RFC 6026 §7.3).
+func (p *Proxy) upstream(now effects.Time, c *rctx, m *message.Message, out []effects.Effect) []effects.Effect {
+	fwd := m.Clone()
+	if _, err := fwd.RemoveTopVia(); err != nil {
+		return out
+	}
+	if !c.srvGone {
+		var err error
+		if out, err = p.respond(now, c.srv, fwd, out); err == nil {
+			return out
+		}
+	}
+	return p.pend.sendByVia(fwd, out)
+}
+
+// forwardResponse forwards a response that matches no transaction of ours
+// by its Via, if its top Via is ours and it is a 2xx to an INVITE (one
+// retransmitted after the client transaction ended, or sent by a branch
+// given up); other stray responses are dropped (RFC 6026 §7.3, §8.2).
+func (p *Proxy) forwardResponse(m *message.Message, out []effects.Effect) []effects.Effect {
+	if code := m.StatusCode(); code < 200 || code >= 300 || m.CSeq().Method != "INVITE" || !p.self.ourVia(m.TopVia()) {
+		return out
+	}
+	fwd := m.Clone()
+	if _, err := fwd.RemoveTopVia(); err != nil {
+		return out
+	}
+	return p.pend.sendByVia(fwd, out)
+}
+
+// finish sends the best final response once every branch is done (RFC
+// 3261 §16.7 step 6): a 6xx if any, else one of the lowest class (401,
+// 407, 415, 420 and 484 preferred among 4xx), a 500 for a 503, a 408 when
+// no branch answered; for a 401 or 407 every challenge of every branch
+// (step 7).
+func (p *Proxy) finish(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
+	best := bestBranch(c.branches)
+	switch {
+	case best == nil && c.cancelled:
+		return p.reply(now, c, 487, out)
+	case best == nil:
+		return p.reply(now, c, 408, out)
+	case best.code == 503:
+		return p.reply(now, c, 500, out)
+	case best.resp == nil:
+		return p.reply(now, c, best.code, out)
+	}
+	resp := best.resp.Clone()
+	if _, err := resp.RemoveTopVia(); err != nil {
+		return p.reply(now, c, 500, out)
+	}
+	if best.code == 401 || best.code == 407 {
+		aggregate(resp, best, c.branches)
+	}
+	return p.sendFinal(now, c, resp, out)
+}
+
+// bestBranch chooses the branch whose final response is best.
+func bestBranch(bs []*branch) *branch {
+	var best *branch
+	for _, b := range bs {
+		if !b.done || b.code < 300 {
+			continue
+		}
+		if best == nil || better(b.code, best.code) || sameClass(b.code, best.code) && b.resp != nil && best.resp == nil && !better(best.code, b.code) {
+			best = b
+		}
+	}
+	return best
+}
+
+// better reports whether code a beats code b.
+func better(a, b int) bool {
+	ca, cb := a/100, b/100
+	switch {
+	case ca == 6 || cb == 6:
+		return ca == 6 && cb != 6
+	case ca != cb:
+		return ca < cb
+	case ca == 4:
+		return preferred4xx(a) && !preferred4xx(b)
+	}
+	return false
+}
+
+// sameClass reports whether a and b are of one class: then a response
+// received beats one the proxy made up (a timeout, a transport error).
+func sameClass(a, b int) bool { return a/100 == b/100 }
+
+func preferred4xx(code int) bool {
+	switch code {
+	case 401, 407, 415, 420, 484:
+		return true
+	}
+	return false
+}
+
+// aggregate adds to resp the challenges of every other 401 and 407 (RFC
+// 3261 §16.7 step 7).
+func aggregate(resp *message.Message, best *branch, bs []*branch) {
+	for _, b := range bs {
+		if b == best || b.resp == nil || b.code != 401 && b.code != 407 {
+			continue
+		}
+		for name, value := range b.resp.Headers() {
+			if strings.EqualFold(name, "WWW-Authenticate") || strings.EqualFold(name, "Proxy-Authenticate") {
+				_ = resp.Add(header.CanonicalName(name), value)
+			}
+		}
+	}
+}
+
+// authenticate checks the request's Proxy-Authorization (RFC 3261 §22.3):
+// a request without credentials for our realm is challenged with 407;
+// credentials are verified against the user's, looked up at once or by the
+// application (ProxyCredentials).
+func (p *Proxy) authenticate(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
+	a := p.cfg.Auth
+	cred, ok := credentialsFor(c.req, a.Server.Realm)
+	if !ok {
+		return p.challenge(now, c, false, out)
+	}
+	if a.Lookup != nil {
+		user, found := a.Lookup(cred.Username())
+		return p.verify(now, c, cred, user, found, out)
+	}
+	c.waiting = waitCredentials
+	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyCredentials, ID: c.srv, Msg: c.req, From: c.from}})
+}
+
+// Credentials answers a ProxyCredentials event: user are the credentials of
+// the user the request's Proxy-Authorization names, found false when there
+// is no such user.
+func (p *Proxy) Credentials(now effects.Time, id uint64, user digest.Credentials, found bool, out []effects.Effect) ([]effects.Effect, error) {
+	c := p.ctxs[id]
+	if c == nil || c.waiting != waitCredentials {
+		return out, fmt.Errorf("%w: %d awaits no credentials", ErrNoContext, id)
+	}
+	c.waiting = 0
+	if c.final {
+		return out, nil
+	}
+	cred, ok := credentialsFor(c.req, p.cfg.Auth.Server.Realm)
+	if !ok {
+		return p.challenge(now, c, false, out), nil
+	}
+	return p.verify(now, c, cred, user, found, out), nil
+}
+
+// verify checks the credentials and routes the request, or challenges it
+// again.
+func (p *Proxy) verify(now effects.Time, c *rctx, cred header.Credentials, user digest.Credentials, found bool, out []effects.Effect) []effects.Effect {
+	if !found {
+		return p.challenge(now, c, false, out)
+	}
+	res, _ := p.cfg.Auth.Server.Verify(now, cred, c.req.Method(), c.req.RequestURI().String(), []byte(c.req.Body()), user)
+	switch res {
+	case digest.OK:
+		return p.routeRequest(now, c, out)
+	case digest.Stale:
+		return p.challenge(now, c, true, out)
+	}
+	return p.challenge(now, c, false, out)
+}
+
+// challenge answers 407 with the server's challenges.
+func (p *Proxy) challenge(now effects.Time, c *rctx, stale bool, out []effects.Effect) []effects.Effect {
+	resp, err := message.NewResponse(c.req, 407, "", message.ResponseOptions{Gen: p.cfg.Gen})
+	if err != nil {
+		return out
+	}
+	for _, ch := range p.cfg.Auth.Server.Challenge(now, stale, "") {
+		_ = message.Add(resp, header.ProxyAuthenticate{Challenge: ch})
+	}
+	return p.sendFinal(now, c, resp, out)
+}
+
+// credentialsFor returns the request's Proxy-Authorization credentials for
+// realm.
+func credentialsFor(m *message.Message, realm string) (header.Credentials, bool) {
+	all, err := message.All[header.ProxyAuthorization](m)
+	if err != nil {
+		return header.Credentials{}, false
+	}
+	for _, a := range all {
+		if a.Realm() == realm {
+			return a.Credentials, true
+		}
+	}
+	return header.Credentials{}, false
+}
