@@ -265,13 +265,13 @@ func (s *server) request(now effects.Time, ev effects.Event, effs []effects.Effe
 	return effs
 }
 
-// release answers the questions held, as a slow store would, and returns
-// what follows.
+// release answers the questions held now, as a slow store would, and
+// returns what follows; the questions the answers raise are held in turn.
 func (s *server) release(now effects.Time) []effects.Effect {
 	var effs []effects.Effect
-	for len(s.held) > 0 {
-		ev := s.held[0]
-		s.held = s.held[1:]
+	held := s.held
+	s.held = nil
+	for _, ev := range held {
 		effs = append(effs, answerLater(now, s.mem, ev)...)
 	}
 	return s.route(now, effs)
@@ -318,8 +318,7 @@ func bobUA(t *testing.T, addr effects.Peer, password string, seed uint64) *ua.UA
 	return u
 }
 
-// kinds returns the names of the events an endpoint saw of at least kind
-// min, from entry k on.
+// kinds returns the names of the events among evs of at least kind min.
 func kinds(evs []effects.Event, min effects.EventKind) []string {
 	var out []string
 	for _, e := range evs {
