@@ -165,7 +165,7 @@ func TestSteps(t *testing.T) {
 		{name: "step 6: malformed Contact is 400",
 			set: map[string]string{"raw": "Contact: <sip:bob@192.0.2.4"}, want: "400"},
 		{name: "step 6: q kept, sorted first",
-			set: map[string]string{"Contact": "<sip:a@192.0.2.4>;q=0.1, <sip:b@192.0.2.4>;q=0.9"},
+			set:  map[string]string{"Contact": "<sip:a@192.0.2.4>;q=0.1, <sip:b@192.0.2.4>;q=0.9"},
 			want: "200 <sip:b@192.0.2.4>;q=0.9;expires=7200, <sip:a@192.0.2.4>;q=0.1;expires=7200"},
 		{name: "step 7: too many bindings is 403",
 			cfg: registrar.Config{MaxBindings: 1}, set: map[string]string{"Contact": "<sip:a@192.0.2.4>, <sip:b@192.0.2.4>"},
