@@ -440,7 +440,10 @@ func (r *Registrar) Bindings(now effects.Time, id uint64, current []location.Bin
 
 // Stored answers RegistrarStore for id: nil when the update was applied,
 // else the error (location.ErrOutOfOrder, ErrTooManyBindings, ErrFull or
-// any other, answered as the package notes say).
+// any other, answered as the package notes say). The 200 lists the
+// bindings merged from those Bindings gave: a store shared by several
+// registrars applies the update with the same rules (location.Merge)
+// and should serialise the REGISTERs of one AOR between load and store.
 func (r *Registrar) Stored(now effects.Time, id uint64, storeErr error, out []effects.Effect) ([]effects.Effect, error) {
 	p, err := r.expect(id, waitStore)
 	if err != nil {
