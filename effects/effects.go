@@ -438,6 +438,28 @@ const (
 	ProxyDone
 )
 
+// The registrar's events (package proxycore/registrar), about the REGISTER
+// whose handle (the owner's id for it, such as its server transaction) is
+// ID. The first three ask the owner for something and are answered with a
+// call carrying ID; registrar.Registrar.Pending tells what is asked.
+const (
+	// RegistrarCredentials: look up the credentials of the user named in
+	// the REGISTER's Authorization (Msg) for the realm (RFC 3261 §10.3
+	// step 3); answer with registrar.Registrar.Credentials.
+	RegistrarCredentials EventKind = iota + 160
+	// RegistrarLoad: read the bindings of the address of record (RFC 3261
+	// §10.3 step 7); answer with registrar.Registrar.Bindings.
+	RegistrarLoad
+	// RegistrarStore: apply the REGISTER's update to the bindings of the
+	// address of record, atomically; answer with
+	// registrar.Registrar.Stored.
+	RegistrarStore
+	// RegistrarResponse: the response (Msg, status Code) to send for the
+	// REGISTER; the owner passes it on (txn.Layer.Respond) and the handle
+	// means nothing to the registrar any more.
+	RegistrarResponse
+)
+
 // String names the event kind.
 func (k EventKind) String() string {
 	switch k {
@@ -529,6 +551,14 @@ func (k EventKind) String() string {
 		return "proxy-credentials"
 	case ProxyDone:
 		return "proxy-done"
+	case RegistrarCredentials:
+		return "registrar-credentials"
+	case RegistrarLoad:
+		return "registrar-load"
+	case RegistrarStore:
+		return "registrar-store"
+	case RegistrarResponse:
+		return "registrar-response"
 	}
 	return "invalid"
 }

@@ -133,7 +133,7 @@ func TestCoreIsPure(t *testing.T) {
 		checked++
 		queue = append(queue, check(t, rootDir, rel)...)
 	}
-	if !seen["message"] || !seen["uri"] || !seen["internal/abnf"] || !seen["ua/b2bua"] || !seen["locate"] {
+	if !seen["message"] || !seen["uri"] || !seen["internal/abnf"] || !seen["ua/b2bua"] || !seen["locate"] || !seen["proxycore/location"] || !seen["proxycore/registrar"] {
 		t.Fatalf("the walk missed core packages: %v", seen)
 	}
 	t.Logf("%d packages checked", checked)
