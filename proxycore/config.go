@@ -43,6 +43,13 @@ type Config struct {
 	// Router decides the targets of a request at once (RFC 3261 §16.5). Nil
 	// proxies every request to its Request-URI, unless Ask is set.
 	Router Router
+	// Registrar, when set, answers the REGISTERs for the domains it serves
+	// (RFC 3261 §10.3) instead of proxying them.
+	Registrar Registrar
+	// Location, when set and Router is nil, routes requests for the
+	// domains the proxy serves to the bindings of their address of record
+	// (RFC 3261 §16.5); see Proxy.locate.
+	Location Locator
 	// Ask makes the stateful proxy deliver ProxyRequest for each request
 	// that needs a routing decision and wait for Decide, when Router is
 	// nil.

@@ -89,6 +89,11 @@ func (p *Proxy) Pending() int { return p.pend.len() }
 
 // Handle feeds the proxy one input and appends what it wants done to out.
 func (p *Proxy) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
+	if p.cfg.Registrar != nil {
+		if out, ok := p.registrarTimer(in, out); ok {
+			return out
+		}
+	}
 	switch {
 	case in.Kind == effects.TimerFired && in.Timer&ownBit != 0:
 		return p.timerFired(in.Now, in.Timer, out)
@@ -214,6 +219,9 @@ func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect
 		out, _ = p.respond(now, ev.ID, resp, out)
 		return out
 	}
+	if out, ok := p.register(now, ev, out); ok {
+		return out
+	}
 	c := &rctx{srv: ev.ID, req: m, from: ev.From, loop: loop, invite: m.Method() == "INVITE"}
 	p.ctxs[ev.ID] = c
 	if a := p.cfg.Auth; a != nil && m.Method() != "ACK" && (a.Exempt == nil || !a.Exempt(m, ev.From)) {
@@ -236,6 +244,9 @@ func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []
 	}
 	if p.cfg.Router != nil {
 		return p.decided(now, c, p.cfg.Router(m), out)
+	}
+	if p.cfg.Location != nil {
+		return p.decided(now, c, p.locate(now, m), out)
 	}
 	if p.cfg.Ask {
 		c.waiting = waitDecision

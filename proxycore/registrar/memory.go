@@ -131,3 +131,10 @@ func (m *Memory) arm(now effects.Time, out []effects.Effect) []effects.Effect {
 	}
 	return out
 }
+
+// Serves reports whether the registrar serves REGISTERs for u.
+func (m *Memory) Serves(u uri.URI) bool { return m.Registrar.Serves(u) }
+
+// Fires reports whether id is the Memory's expiry timer, whose firing goes
+// to Expire.
+func (m *Memory) Fires(id effects.TimerID) bool { return m.Timer != 0 && id == m.Timer }

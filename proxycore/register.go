@@ -1,0 +1,127 @@
+package proxycore
+
+import (
+	"strings"
+
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/location"
+	"github.com/sansip/sansip/txn"
+	"github.com/sansip/sansip/uri"
+)
+
+// Registrar is what the proxy needs of a registrar to act as one for the
+// domains it serves (RFC 3261 §10.3): registrar.Memory answers everything
+// at once; a registrar.Registrar delivers its questions (credentials,
+// bindings to load and store) as events the application answers, and the
+// effects of those answers go back through Proxy.RegistrarEffects.
+type Registrar interface {
+	// Serves reports whether REGISTERs for the Request-URI u are the
+	// registrar's.
+	Serves(u uri.URI) bool
+	// Handle takes a REGISTER with the proxy's handle for it.
+	Handle(now effects.Time, id uint64, req *message.Message, from effects.Peer, out []effects.Effect) ([]effects.Effect, error)
+}
+
+// expirer is a registrar with a timer of its own (registrar.Memory with
+// Timer set): the proxy routes its firing to Expire.
+type expirer interface {
+	Fires(id effects.TimerID) bool
+	Expire(now effects.Time, out []effects.Effect) []effects.Effect
+}
+
+// registrarTimer handles the firing of the registrar's own timer, and
+// reports whether in was one.
+func (p *Proxy) registrarTimer(in effects.Input, out []effects.Effect) ([]effects.Effect, bool) {
+	x, ok := p.cfg.Registrar.(expirer)
+	if !ok || in.Kind != effects.TimerFired || !x.Fires(in.Timer) {
+		return out, false
+	}
+	return x.Expire(in.Now, out), true
+}
+
+// Locator finds the bindings of an address of record (a location service,
+// RFC 3261 §10: location.Store.Lookup, or registrar.Memory.Lookup), never
+// expired ones, in the order to try them.
+type Locator func(now effects.Time, aor uri.URI) []location.Binding
+
+// register hands a REGISTER the proxy serves to its registrar, and reports
+// whether it did.
+func (p *Proxy) register(now effects.Time, ev effects.Event, out []effects.Effect) ([]effects.Effect, bool) {
+	r := p.cfg.Registrar
+	m := ev.Msg
+	if r == nil || m.Method() != "REGISTER" || m.Has("Route") || !r.Serves(m.RequestURI()) {
+		return out, false
+	}
+	effs, err := r.Handle(now, uint64(ev.ID), m, ev.From, p.buf())
+	if err != nil {
+		p.release(effs)
+		return p.respondCode(now, ev.ID, m, 500, out), true
+	}
+	out = p.RegistrarEffects(now, effs, out)
+	p.release(effs)
+	return out, true
+}
+
+// RegistrarEffects carries out what the registrar returned (from Handle,
+// or from answering one of its events): its responses are sent on the
+// REGISTERs' server transactions; everything else (its questions, its
+// timers) is appended to out for the application and the driver.
+func (p *Proxy) RegistrarEffects(now effects.Time, effs []effects.Effect, out []effects.Effect) []effects.Effect {
+	for i := range effs {
+		e := &effs[i]
+		if e.Kind == effects.Deliver && e.Event.Kind == effects.RegistrarResponse {
+			out, _ = p.respond(now, txn.ID(e.Event.ID), e.Event.Msg, out)
+			continue
+		}
+		out = append(out, *e)
+	}
+	return out
+}
+
+// locate routes a request for a domain the proxy serves by the location
+// service (RFC 3261 §16.5): to every binding of the Request-URI's address
+// of record, by q-value, each with its Path as a route set and, for an
+// outbound registration, over the client's own flow (RFC 5626 §5.3). A
+// request for an address of record with no binding gets 404 when the
+// Request-URI names this proxy or one of its domains, and otherwise goes
+// to the Request-URI.
+func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
+	ruri := m.RequestURI()
+	bindings := p.cfg.Location(now, ruri)
+	if len(bindings) == 0 {
+		if p.self.ours(ruri) || p.servesDomain(ruri.Host) {
+			return Decision{Code: 404, Reason: "Not Found"}
+		}
+		return RequestURI()
+	}
+	targets := make([]Target, 0, len(bindings))
+	for i := range bindings {
+		targets = append(targets, BindingTarget(&bindings[i]))
+	}
+	return ProxyTo(targets...)
+}
+
+func (p *Proxy) servesDomain(host string) bool {
+	for _, d := range p.cfg.Domains {
+		if strings.EqualFold(d, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// BindingTarget is the target a location binding gives (RFC 3261 §16.5,
+// RFC 3327 §5.3, RFC 5626 §5.3): its contact, its q-value, its Path as
+// routes, and for an outbound binding reached directly the flow it
+// registered over.
+func BindingTarget(b *location.Binding) Target {
+	t := Target{URI: b.Target(), Q: b.Q}
+	for _, r := range b.Routes() {
+		t.Routes = append(t.Routes, r.URI)
+	}
+	if peer, ok := b.Direct(); ok {
+		t.Peer = peer
+	}
+	return t
+}
