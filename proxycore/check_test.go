@@ -1,6 +1,7 @@
 package proxycore_test
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"net/netip"
 	"strings"
 	"testing"
@@ -390,5 +391,28 @@ func TestBoundedContexts(t *testing.T) {
 	}
 	if ev, ok := alice.last(effects.CallFailed); !ok || ev.Code != 486 {
 		t.Errorf("alice: %v", alice.kinds())
+	}
+}
+
+// RFC 3261 §16.10: a CANCEL that matches no response context is forwarded
+// statelessly (the INVITE may have gone through another instance); the
+// proxy keeps nothing of it, and the answer goes back by the Via.
+func TestCancelWithoutContext(t *testing.T) {
+	n := newNetwork(t)
+	alice := n.addUA("alice", "192.0.2.1:5060", 1)
+	p := n.addProxy("p", "192.0.2.10:5060", proxycore.Config{})
+	n.addUA("bob", "192.0.2.2:5060", 2)
+	n.inject(p, alice.addr, "CANCEL sip:bob@192.0.2.2 SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKlost1\r\n"+
+		"Max-Forwards: 70\r\nTo: <sip:bob@example.com>\r\nFrom: <sip:alice@example.com>;tag=a1\r\n"+
+		"Call-ID: lost-invite\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n")
+	n.quiesce()
+	want := []string{"p->bob CANCEL", "bob->p 481", "p->alice 481"}
+	if diff := cmp.Diff(want, n.log()); diff != "" {
+		t.Errorf("wire (-want +got):\n%s", diff)
+	}
+	fwd := n.wire[1].msg
+	if vias := fwd.Values("Via"); len(vias) != 2 {
+		t.Errorf("the forwarded CANCEL has Vias %q", vias)
 	}
 }

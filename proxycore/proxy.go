@@ -377,7 +377,13 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 // (481 otherwise), and every pending branch of the INVITE is cancelled.
 func (p *Proxy) cancel(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
 	if ev.Ref == 0 {
-		return p.respondCode(now, ev.ID, ev.Msg, 481, out)
+		// §16.10: no response context for it: forward the CANCEL
+		// statelessly, as the INVITE may have passed through a proxy
+		// instance that has since restarted, or by another path. Its
+		// server transaction is let go; a retransmission is forwarded
+		// again.
+		out = p.abandon(now, ev.ID, out)
+		return p.forwardStateless(now, ev.Msg, ev.From, out)
 	}
 	out = p.respondCode(now, ev.ID, ev.Msg, 200, out)
 	c := p.ctxs[ev.Ref]

@@ -71,9 +71,14 @@ func (p *Proxy) upstream(now effects.Time, c *rctx, m *message.Message, out []ef
 // forwardResponse forwards a response that matches no transaction of ours
 // by its Via, if its top Via is ours and it is a 2xx to an INVITE (one
 // retransmitted after the client transaction ended, or sent by a branch
-// given up); other stray responses are dropped (RFC 6026 §7.3, §8.2).
+// given up) or the answer to a CANCEL forwarded statelessly (§16.10);
+// other stray responses are dropped (RFC 6026 §7.3, §8.2).
 func (p *Proxy) forwardResponse(m *message.Message, out []effects.Effect) []effects.Effect {
-	if code := m.StatusCode(); code < 200 || code >= 300 || m.CSeq().Method != "INVITE" || !p.self.ourVia(m.TopVia()) {
+	code, method := m.StatusCode(), m.CSeq().Method
+	invite2xx := code >= 200 && code < 300 && method == "INVITE"
+	// The answer to a CANCEL forwarded statelessly (§16.10) has no
+	// transaction to find either; it goes back by the Via too.
+	if !invite2xx && method != "CANCEL" || !p.self.ourVia(m.TopVia()) {
 		return out
 	}
 	fwd := m.Clone()
