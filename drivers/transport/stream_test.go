@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/parser"
 )
 
 func TestTCPSplitWrites(t *testing.T) {
@@ -282,4 +284,48 @@ func TestTCPIPv6(t *testing.T) {
 	}
 	b.Send(p.From, sipMsg(2))
 	as.next(t)
+}
+
+// TestTCPTooLarge: a message over Limits.MaxMessageSize closes its
+// connection before it is all buffered.
+func TestTCPTooLarge(t *testing.T) {
+	b, bs := start(t, Config{Limits: parser.Limits{MaxMessageSize: 1000}})
+	bAddr := must[netip.AddrPort](t)(b.ListenTCP("127.0.0.1:0"))
+	nc := dialRaw(t, bAddr)
+	nc.Write([]byte("OPTIONS sip:x SIP/2.0\r\nContent-Length: 5000\r\n\r\n"))
+	e := bs.closed(t)
+	if !errors.Is(e.err, ErrFraming) || !errors.Is(e.err, parser.ErrLimit) {
+		t.Fatalf("closed with %v", e.err)
+	}
+}
+
+// TestConcurrentSends: sends to one peer from many goroutines at once make
+// one connection, and every message arrives whole.
+func TestConcurrentSends(t *testing.T) {
+	const senders, each = 8, 25
+	a, _ := start(t, Config{WriteQueue: senders * each}) // all may queue while dialling
+	b, bs := start(t, Config{})
+	bAddr := must[netip.AddrPort](t)(b.ListenTCP("127.0.0.1:0"))
+	to := effects.Peer{Addr: bAddr, Transport: effects.TCP}
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Go(func() {
+			for i := range each {
+				if err := a.Send(to, sipMsg(g*each+i)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for range senders * each {
+		seen[string(bs.next(t).Data)] = true
+	}
+	if len(seen) != senders*each {
+		t.Fatalf("%d distinct messages", len(seen))
+	}
+	if n := a.Stats().ConnsDialled; n != 1 {
+		t.Fatalf("%d connections dialled", n)
+	}
 }

@@ -41,7 +41,7 @@ func TestTLS(t *testing.T) {
 	if r := as.next(t); !r.Pong {
 		t.Fatalf("want a pong, got %+v", r)
 	}
-	if s := a.Stats(); s.ConnsDialled != 1 || s.Of(effects.TLS).MsgsOut != 2 {
+	if s := a.Stats(); s.ConnsDialled != 1 || s.Of(effects.TLS).MsgsIn != 1 || s.Of(effects.TLS).KeepAlives != 1 {
 		t.Errorf("a stats %+v", s)
 	}
 }

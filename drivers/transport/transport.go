@@ -293,11 +293,15 @@ func (t *Transport) sendStream(to effects.Peer, data []byte) error {
 	if (to.Transport == effects.WS || to.Transport == effects.WSS) && len(data) > t.cfg.MaxWSFrame {
 		return ErrTooLarge
 	}
-	c, err := t.connFor(to)
+	c, fresh, err := t.connFor(to)
 	if err != nil {
 		return err
 	}
-	return c.enqueue(outItem{data: append([]byte(nil), data...)})
+	err = c.enqueue(outItem{data: append([]byte(nil), data...)})
+	if fresh {
+		go c.run() // dials; the data waits in the queue
+	}
+	return err
 }
 
 // Dial opens a TCP or TLS connection to the peer now, waiting for it (TLS
@@ -322,33 +326,31 @@ func (t *Transport) Dial(ctx context.Context, to effects.Peer) (effects.ConnID, 
 	return c.peer.Conn, nil
 }
 
-// connFor finds the connection for to, or registers a new outbound one and
-// starts dialling it.
-func (t *Transport) connFor(to effects.Peer) (*conn, error) {
+// connFor finds the connection for to, or registers a new outbound one
+// (fresh) that the caller starts.
+func (t *Transport) connFor(to effects.Peer) (c *conn, fresh bool, err error) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
 	if c := t.conns[to.Conn]; c != nil && to.Conn != 0 && c.alive() {
 		t.mu.Unlock()
-		return c, nil
+		return c, false, nil
 	}
 	if c := t.byAddr[flowKey{to.Addr, to.Transport}]; c != nil && c.alive() {
 		t.mu.Unlock()
-		return c, nil
+		return c, false, nil
 	}
-	t.mu.Unlock()
+	defer t.mu.Unlock()
 	if to.Transport == effects.WS || to.Transport == effects.WSS {
-		return nil, ErrNoConnection
+		return nil, false, ErrNoConnection
 	}
 	to.Conn = 0
-	c, err := t.register(to, nil, true, false)
-	if err != nil {
-		return nil, err
-	}
-	go c.run()
-	return c, nil
+	// Under the same lock as the search: concurrent sends to one peer
+	// make one connection.
+	c, err = t.registerLocked(to, nil, true, false)
+	return c, err == nil, err
 }
 
 // register adds a connection to the tables, counting it against MaxConns
@@ -356,6 +358,10 @@ func (t *Transport) connFor(to effects.Peer) (*conn, error) {
 func (t *Transport) register(peer effects.Peer, nc net.Conn, outbound, ws bool) (*conn, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.registerLocked(peer, nc, outbound, ws)
+}
+
+func (t *Transport) registerLocked(peer effects.Peer, nc net.Conn, outbound, ws bool) (*conn, error) {
 	if t.closed {
 		return nil, ErrClosed
 	}

@@ -131,3 +131,36 @@ func TestSendErrors(t *testing.T) {
 		t.Errorf("SendErrors %d", n)
 	}
 }
+
+// TestUDPDualStack: a socket on the IPv6 wildcard serves both families.
+func TestUDPDualStack(t *testing.T) {
+	b, bs := start(t, Config{})
+	bAddr, err := b.ListenUDP("[::]:0")
+	if err != nil {
+		t.Skipf("no IPv6 wildcard: %v", err)
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		a, as := start(t, Config{})
+		aAddr, err := a.ListenUDP(net.JoinHostPort(host, "0"))
+		if err != nil {
+			t.Logf("skipping %s: %v", host, err)
+			continue
+		}
+		to := effects.Peer{Addr: netip.AddrPortFrom(netip.MustParseAddr(host), bAddr.Port()), Transport: effects.UDP}
+		a.Send(to, sipMsg(1))
+		p := bs.next(t)
+		if p.From.Addr != aAddr {
+			t.Fatalf("from %v, want %v", p.From.Addr, aAddr)
+		}
+		// Both the single send and the batched one reach the peer.
+		b.Send(p.From, sipMsg(2))
+		if n, err := b.SendBatch([]Outgoing{{To: p.From, Data: sipMsg(3)}}); n != 1 || err != nil {
+			t.Fatalf("SendBatch: %d, %v", n, err)
+		}
+		for _, want := range [][]byte{sipMsg(2), sipMsg(3)} {
+			if got := as.next(t); !bytes.Equal(got.Data, want) {
+				t.Fatalf("%s got %q", host, got.Data)
+			}
+		}
+	}
+}

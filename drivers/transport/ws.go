@@ -84,6 +84,7 @@ func (t *Transport) listenWS(addr, path string, tr effects.Transport) (netip.Add
 	s := &httpServer{srv: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: t.cfg.DialTimeout,
+		IdleTimeout:       t.cfg.DialTimeout, // between requests that are not upgrades
 		ErrorLog:          slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
 	}}
 	t.mu.Lock()

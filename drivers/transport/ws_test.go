@@ -247,3 +247,19 @@ func TestWSProtocolError(t *testing.T) {
 		t.Fatalf("closed with %v", e.err)
 	}
 }
+
+// TestWSMaxConns: past MaxConns an upgrade is answered 503.
+func TestWSMaxConns(t *testing.T) {
+	b, bs := start(t, Config{MaxConns: 1})
+	bAddr := must[netip.AddrPort](t)(b.ListenWS("127.0.0.1:0", "/"))
+	if _, resp := dialWS(t, bAddr, nil, "/", "sip"); resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("first: %s", resp.Status)
+	}
+	if _, resp := dialWS(t, bAddr, nil, "/", "sip"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second: %s", resp.Status)
+	}
+	bs.none(t, 10*time.Millisecond)
+	if s := b.Stats(); s.ConnsRefused != 1 || s.ConnsOpen != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
