@@ -29,6 +29,19 @@
 // and only then dials (TCP, TLS; WebSocket connections are only accepted).
 // Each connection has its own effects.ConnID, carried in Packet.From.Conn, so
 // the core answers a request on the connection it came on (RFC 3261 §18.2.2).
+//
+// WebSocket (RFC 7118): ListenWS and ListenWSS upgrade GET requests that
+// offer the "sip" subprotocol and refuse others with 400 (503 past
+// MaxConns). Each text or binary message, fragments joined, is one SIP
+// message of at most MaxWSFrame bytes; a bigger one closes the connection
+// with status 1009, a frame that breaks RFC 6455 with 1002. Pings are
+// answered with pongs; messages are sent as one text frame, or binary when
+// they are not UTF-8.
+//
+// Not provided: dialling WebSocket connections, STUN keep-alives on UDP
+// (RFC 5626 §4.4.2; a bare CRLFCRLF datagram is reported as a ping), SCTP,
+// and the destination address of datagrams on a wildcard UDP socket
+// (Packet.Local is then the socket's unspecified address).
 package transport
 
 import (
