@@ -1,6 +1,6 @@
 module github.com/sansip/sansip/bench
 
-go 1.26
+go 1.26.0
 
 replace github.com/sansip/sansip => ../
 
@@ -15,5 +15,5 @@ require (
 	github.com/gobwas/ws v1.3.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
-	golang.org/x/sys v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )

@@ -1,0 +1,247 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+
+	"github.com/sansip/sansip/effects"
+)
+
+// batchConn is what ipv4.PacketConn and ipv6.PacketConn share: batched
+// reads and writes of socket messages.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+	Close() error
+}
+
+type udpSocket struct {
+	t     *Transport
+	uc    *net.UDPConn
+	pc    batchConn
+	local netip.AddrPort
+	v4    bool // bound to an IPv4 address
+	dual  bool // bound to the IPv6 wildcard: serves both families
+}
+
+// Outgoing is one message for SendBatch.
+type Outgoing struct {
+	To   effects.Peer
+	Data []byte
+}
+
+var ping = []byte("\r\n\r\n")
+
+// ListenUDP opens a UDP socket on addr ("127.0.0.1:5060", "[::1]:0",
+// ":5060") and starts its reader. It returns the bound address.
+func (t *Transport) ListenUDP(addr string) (netip.AddrPort, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("transport: listen udp %s: %w", addr, err)
+	}
+	uc := pc.(*net.UDPConn)
+	if n := t.cfg.UDPBuffer; n > 0 {
+		// Best effort: the system caps what it grants.
+		uc.SetReadBuffer(n)
+		uc.SetWriteBuffer(n)
+	}
+	local := addrPortOf(uc.LocalAddr())
+	s := &udpSocket{t: t, uc: uc, local: local}
+	switch a := local.Addr(); {
+	case a.Is4():
+		s.v4 = true
+		s.pc = ipv4.NewPacketConn(uc)
+	default:
+		s.dual = a.IsUnspecified()
+		s.pc = ipv6.NewPacketConn(uc)
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		uc.Close()
+		return netip.AddrPort{}, fmt.Errorf("transport: listen udp %s: %w", addr, ErrClosed)
+	}
+	t.udp = append(t.udp, s)
+	t.wg.Add(1)
+	t.mu.Unlock()
+	go s.readLoop()
+	t.log.Info("listening", "transport", "UDP", "addr", local)
+	return local, nil
+}
+
+// readLoop reads batches of datagrams into a ring of buffers until the
+// socket closes.
+func (s *udpSocket) readLoop() {
+	t := s.t
+	defer t.wg.Done()
+	size := t.maxMsg + 1 // one byte more tells an oversize datagram
+	if size > 65536 {
+		size = 65536
+	}
+	msgs := make([]ipv4.Message, t.cfg.UDPBatch)
+	ring := make([]byte, len(msgs)*size)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{ring[i*size : (i+1)*size : (i+1)*size]}
+	}
+	for {
+		n, err := s.pc.ReadBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.log.Debug("udp read", "local", s.local, "err", err)
+			continue
+		}
+		for i := range msgs[:n] {
+			s.handle(&msgs[i])
+		}
+	}
+}
+
+func (s *udpSocket) handle(m *ipv4.Message) {
+	t := s.t
+	if m.N > t.maxMsg || m.Addr == nil {
+		t.stats.drops.Add(1)
+		return
+	}
+	data := m.Buffers[0][:m.N]
+	from := effects.Peer{Addr: addrPortOf(m.Addr), Transport: effects.UDP}
+	switch {
+	case bytes.Equal(data, ping):
+		t.deliver(Packet{From: from, Local: s.local, Ping: true})
+	case len(bytes.Trim(data, "\r\n")) == 0:
+		// A stray CRLF or an empty datagram: a NAT keep-alive, ignored.
+		t.stats.of(effects.UDP).keepAlives.Add(1)
+	default:
+		t.deliver(Packet{Data: data, From: from, Local: s.local})
+	}
+}
+
+// socketFor returns the UDP socket to send to addr from.
+func (t *Transport) socketFor(addr netip.AddrPort) (*udpSocket, error) {
+	v4 := addr.Addr().Is4()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, ErrClosed
+	}
+	var dual *udpSocket
+	for _, s := range t.udp {
+		if s.dual && dual == nil {
+			dual = s
+		}
+		if !s.dual && s.v4 == v4 {
+			return s, nil
+		}
+	}
+	if dual != nil {
+		return dual, nil
+	}
+	return nil, ErrNoSocket
+}
+
+func (t *Transport) sendUDP(to effects.Peer, data []byte) error {
+	s, err := t.socketFor(to.Addr)
+	if err != nil {
+		return err
+	}
+	if _, err := s.uc.WriteToUDPAddrPort(data, to.Addr); err != nil {
+		return err
+	}
+	t.stats.sent(effects.UDP, len(data))
+	return nil
+}
+
+var batchPool = sync.Pool{New: func() any { return new([]ipv4.Message) }}
+
+// SendBatch sends the messages in order, as Send would, writing runs of UDP
+// datagrams that leave by the same socket with one system call per
+// UDPBatch datagrams (sendmmsg on Linux). It returns how many were sent and
+// the first error (the others are counted in Stats).
+func (t *Transport) SendBatch(out []Outgoing) (int, error) {
+	sent := 0
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for i := 0; i < len(out); {
+		to := out[i].To
+		to.Addr = unmap(to.Addr)
+		if to.Transport != effects.UDP {
+			err := t.Send(to, out[i].Data)
+			note(err)
+			if err == nil {
+				sent++
+			}
+			i++
+			continue
+		}
+		s, err := t.socketFor(to.Addr)
+		if err != nil {
+			t.stats.sendErrors.Add(1)
+			note(fmt.Errorf("transport: send to %v: %w", to, err))
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(out) && j-i < t.cfg.UDPBatch && out[j].To.Transport == effects.UDP && t.sameSocket(s, out[j].To.Addr) {
+			j++
+		}
+		n, err := s.writeBatch(out[i:j])
+		sent += n
+		note(err)
+		i = j
+	}
+	return sent, first
+}
+
+func (t *Transport) sameSocket(s *udpSocket, a netip.AddrPort) bool {
+	o, err := t.socketFor(unmap(a))
+	return err == nil && o == s
+}
+
+// writeBatch writes the datagrams out on s, skipping any that fail.
+func (s *udpSocket) writeBatch(out []Outgoing) (int, error) {
+	p := batchPool.Get().(*[]ipv4.Message)
+	ms := (*p)[:0]
+	for i := range out {
+		a := unmap(out[i].To.Addr)
+		if s.dual && a.Addr().Is4() {
+			a = netip.AddrPortFrom(netip.AddrFrom16(a.Addr().As16()), a.Port())
+		}
+		ms = append(ms, ipv4.Message{Buffers: [][]byte{out[i].Data}, Addr: net.UDPAddrFromAddrPort(a)})
+	}
+	sent := 0
+	var first error
+	rest := ms
+	for len(rest) > 0 {
+		n, err := s.pc.WriteBatch(rest, 0)
+		for k := range rest[:n] {
+			s.t.stats.sent(effects.UDP, len(rest[k].Buffers[0]))
+		}
+		sent += n
+		rest = rest[n:]
+		if err != nil && len(rest) > 0 {
+			s.t.stats.sendErrors.Add(1)
+			if first == nil {
+				first = fmt.Errorf("transport: send to %v: %w", rest[0].Addr, err)
+			}
+			rest = rest[1:] // skip the datagram that failed
+		}
+	}
+	for i := range ms {
+		ms[i] = ipv4.Message{}
+	}
+	*p = ms[:0]
+	batchPool.Put(p)
+	return sent, first
+}
