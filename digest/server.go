@@ -78,8 +78,14 @@ type Server struct {
 	Secret []byte
 	// Algorithms are the algorithms offered and accepted; nil means
 	// SHA-256 and MD5 (RFC 8760 §2.1: SHA-256 is mandatory, MD5 kept for
-	// compatibility). Challenges list them strongest first.
+	// compatibility). Challenges list them strongest first, or in the
+	// order given when AsGiven is set.
 	Algorithms []Algorithm
+	// AsGiven lists the challenges in the order of Algorithms, for
+	// deployments whose clients answer only the first challenge and know
+	// only MD5 (RFC 8760 §2.3 leaves the order to the server's
+	// preference).
+	AsGiven bool
 	// QOP are the qop-values offered and accepted (QOPAuth, QOPAuthInt);
 	// nil means QOPAuth, an empty slice offers none (for RFC 2069 peers,
 	// with AllowRFC2069).
@@ -223,7 +229,9 @@ func (s *Server) Challenge(now effects.Time, stale bool, opaque string) []header
 		common = append(common, ",stale=true"...)
 	}
 	algs := slices.Clone(s.algorithms())
-	slices.SortStableFunc(algs, func(a, b Algorithm) int { return b.Strength() - a.Strength() })
+	if !s.AsGiven {
+		slices.SortStableFunc(algs, func(a, b Algorithm) int { return b.Strength() - a.Strength() })
+	}
 	out := make([]header.Challenge, 0, len(algs))
 	for _, a := range algs {
 		if !a.Valid() {

@@ -468,3 +468,16 @@ func TestResultString(t *testing.T) {
 		t.Error("Result.String")
 	}
 }
+
+// RFC 8760 §2.3: the server lists its challenges in its order of
+// preference: strongest first by default, as configured with AsGiven.
+func TestChallengeOrder(t *testing.T) {
+	s := &Server{Realm: "r", Secret: []byte("0123456789abcdef"), Algorithms: []Algorithm{MD5, SHA256}}
+	if got := s.Challenge(0, false, "")[0].Algorithm(); got != "SHA-256" {
+		t.Errorf("default order starts with %s", got)
+	}
+	s.AsGiven = true
+	if got := s.Challenge(0, false, "")[0].Algorithm(); got != "MD5" {
+		t.Errorf("AsGiven order starts with %s", got)
+	}
+}

@@ -98,10 +98,13 @@ func (s *self) validate(m *message.Message) verdict {
 	if ru.Scheme != uri.SIP && ru.Scheme != uri.SIPS && ru.Scheme != uri.Tel {
 		return verdict{code: 416}
 	}
+	if m.Method() == "OPTIONS" && ru.User == "" && s.ours(ru) && !m.Has("Route") {
+		// Addressed to the proxy itself (RFC 3261 §11, §16.3 step 3):
+		// it answers, whatever Max-Forwards says, rather than forwarding
+		// the request to itself.
+		return verdict{code: 200}
+	}
 	if mf, ok := m.MaxForwards(); ok && mf == 0 {
-		if m.Method() == "OPTIONS" && ru.User == "" && s.ours(ru) {
-			return verdict{code: 200}
-		}
 		return verdict{code: 483}
 	}
 	if s.looped(m) {

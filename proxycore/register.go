@@ -84,13 +84,16 @@ func (p *Proxy) RegistrarEffects(now effects.Time, effs []effects.Effect, out []
 // of record, by q-value, each with its Path as a route set and, for an
 // outbound registration, over the client's own flow (RFC 5626 §5.3). A
 // request for an address of record with no binding gets 404 when the
-// Request-URI names this proxy or one of its domains, and otherwise goes
-// to the Request-URI.
+// Request-URI names this proxy or one of its domains (on no port or ours),
+// and otherwise goes to the Request-URI.
 func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 	ruri := m.RequestURI()
 	bindings := p.cfg.Location(now, ruri)
 	if len(bindings) == 0 {
-		if p.self.ours(ruri) || p.servesDomain(ruri.Host) {
+		// An address of record of ours that nobody registered: 404. A
+		// Request-URI that names another port of one of our hosts names
+		// another server there: it is routed as it is.
+		if p.self.ours(ruri) || p.servesDomain(ruri.Host) && (ruri.Port == 0 || ruri.Port == p.self.port) {
 			return Decision{Code: 404, Reason: "Not Found"}
 		}
 		return RequestURI()

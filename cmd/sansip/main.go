@@ -52,6 +52,7 @@ type command struct {
 // commands are the subcommands, in the order the usage lists them.
 var commands = []*command{
 	parseCommand,
+	serveCommand,
 }
 
 func main() {
