@@ -63,7 +63,7 @@ type Config struct {
 	TimerC time.Duration
 	// MaxContexts bounds the response contexts (requests being proxied
 	// statefully); past it requests are answered 503 with Retry-After.
-	// Default 10000.
+	// Default 100000.
 	MaxContexts int
 	// MaxBreadth is the Max-Breadth of requests that come without one
 	// (RFC 5393 §5.3), and the most this proxy grants; default 60.
@@ -84,7 +84,7 @@ func (c Config) withDefaults() Config {
 		c.TimerC = 3*time.Minute + 30*time.Second
 	}
 	if c.MaxContexts <= 0 {
-		c.MaxContexts = 10000
+		c.MaxContexts = 100000
 	}
 	if c.MaxBreadth <= 0 {
 		c.MaxBreadth = 60

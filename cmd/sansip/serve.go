@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "record-route", "shards", "drain", "dns", "log-level"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "drain", "dns", "log-level"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -139,7 +139,7 @@ func serverConfig(st map[string]string, sio stdio) (server.Config, error) {
 	cfg := server.Config{
 		UDP: list(st["udp"]), TCP: list(st["tcp"]), TLS: list(st["tls"]), WS: list(st["ws"]), WSS: list(st["wss"]),
 		CertFile: st["cert"], KeyFile: st["key"], Domains: list(st["domain"]), Metrics: st["metrics"], DNS: st["dns"],
-		RecordRoute: st["record-route"] != "false",
+		RecordRoute: st["record-route"] != "false", Pprof: st["pprof"] == "true",
 	}
 	if v := st["shards"]; v != "" {
 		n, err := strconv.Atoi(v)

@@ -24,6 +24,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"strings"
 	"sync"
@@ -65,6 +66,9 @@ type Config struct {
 	Algorithms []digest.Algorithm
 	// Metrics is the address of the HTTP metrics endpoint, "" for none.
 	Metrics string
+	// Pprof adds the Go profiler's handlers (/debug/pprof/) to the
+	// metrics endpoint.
+	Pprof bool
 	// RecordRoute keeps the server on the path of dialogs.
 	RecordRoute bool
 	// Shards is the number of event loops; zero means GOMAXPROCS.
@@ -189,6 +193,10 @@ func (s *server) run(ctx context.Context) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", metrics.Handler(metrics.Runtime(rt), s.collect))
+		if s.cfg.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go metricsSrv.Serve(ln)
 		log.Info("metrics", "addr", ln.Addr().String())
