@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "drain", "dns", "log-level"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "drain", "gc-percent", "dns", "log-level"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -147,6 +147,13 @@ func serverConfig(st map[string]string, sio stdio) (server.Config, error) {
 			return cfg, fmt.Errorf("shards: %q is not a count", v)
 		}
 		cfg.Shards = n
+	}
+	if v := st["gc-percent"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("gc-percent: %q is not a number", v)
+		}
+		cfg.GCPercent = n
 	}
 	if v := st["drain"]; v != "" {
 		d, err := time.ParseDuration(v)

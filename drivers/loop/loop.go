@@ -3,9 +3,12 @@
 // shards, each a goroutine with its own core instance, its own timers and
 // a bounded inbox; received messages go to the shard their Call-ID hashes
 // to, so that every message of a call (its transactions, dialogs, forks)
-// meets the same core, and the shards together use every CPU. The number
-// of goroutines is fixed whatever the load: one per shard and a small pool
-// for DNS lookups; none per message, transaction or call.
+// meets the same core, and the shards together use every CPU. When its
+// shard is free, a message is handled at once on the transport's goroutine
+// that read it (no hand-over, no copy); when the shard is busy it waits in
+// the shard's inbox. The number of goroutines is fixed whatever the load:
+// one per shard and a small pool for DNS lookups; none per message,
+// transaction or call.
 //
 // A shard carries out its core's effects: Send through the Transport, timers
 // in a drivers/timers Queue, Resolve through the Resolver pool (the answer
@@ -71,8 +74,8 @@ type Config struct {
 	// effects fail at once with an error).
 	Transport Transport
 	Resolver  Resolver
-	// OnEvent receives the cores' Deliver effects, on the shard's
-	// goroutine.
+	// OnEvent receives the cores' Deliver effects, with the shard held
+	// (on its goroutine, or on a transport's handling a message inline).
 	OnEvent func(s *Shard, ev effects.Event)
 	// QueueLen bounds each shard's inbox; zero means 4096.
 	QueueLen int
@@ -161,6 +164,23 @@ func (r *Runtime) ShardFor(callID []byte) *Shard {
 // had the message).
 func (r *Runtime) Receive(data []byte, from effects.Peer, local netip.AddrPort) bool {
 	s := r.ShardFor(CallID(data))
+	select {
+	case <-r.done:
+		return false // stopped
+	default:
+	}
+	if s.mu.TryLock() {
+		// The shard is free: handle the message on this goroutine, which
+		// saves the hand-over to the shard's (a wake-up and a copy per
+		// message); the shard's own goroutine only fires timers then.
+		r.stats.Received.Add(1)
+		r.stats.In.countStart(data)
+		s.handle(item{in: effects.Input{Kind: effects.Received, Data: data, From: from, Local: local}})
+		s.drain()
+		s.fireTimers()
+		s.unlock()
+		return true
+	}
 	it := item{in: effects.Input{Kind: effects.Received, Data: append([]byte(nil), data...), From: from, Local: local}}
 	if !s.post(it) {
 		r.stats.Overloaded.Add(1)
@@ -255,7 +275,12 @@ type Shard struct {
 	wake   chan struct{}
 	timers timers.Queue
 	spare  [][]effects.Effect // effect buffers, a stack: handling nests
-	buf    []byte
+	// mu guards the core and everything below: the shard's goroutine
+	// and, when it is free, a transport's goroutine handling a message
+	// inline hold it.
+	mu         sync.Mutex
+	sleepUntil atomic.Int64 // when the shard's goroutine plans to wake
+	buf        []byte
 	// pending holds inputs the shard feeds itself (SendFailed), so that
 	// handling an effect never recurses into the core.
 	pending []effects.Input
@@ -264,8 +289,8 @@ type Shard struct {
 // ID returns the shard's index.
 func (s *Shard) ID() int { return s.id }
 
-// Core returns the shard's core, for use on the shard's goroutine only
-// (from OnEvent or a Do function).
+// Core returns the shard's core, for use only while the shard is held:
+// from OnEvent or a Do function.
 func (s *Shard) Core() Core { return s.core }
 
 // Do runs f on the shard's goroutine with the current time and carries out
@@ -306,8 +331,10 @@ func (s *Shard) run(stop, deadline <-chan struct{}) {
 	defer timer.Stop()
 	stopping := false
 	for {
+		s.mu.Lock()
 		if stopping {
 			if idler, ok := s.core.(Idler); !ok || idler.Idle() {
+				s.mu.Unlock()
 				return
 			}
 		}
@@ -315,28 +342,52 @@ func (s *Shard) run(stop, deadline <-chan struct{}) {
 		if at, ok := s.timers.Next(); ok {
 			wait = max(at.Sub(s.rt.Now()), 0)
 		}
+		s.sleepUntil.Store(int64(s.rt.Now().Add(wait)))
+		s.mu.Unlock()
 		timer.Reset(wait)
 		select {
 		case it := <-s.inbox:
+			s.mu.Lock()
 			s.handle(it)
-			// Drain what is queued before sleeping again.
-			for n := 0; n < 256; n++ {
-				select {
-				case it := <-s.inbox:
-					s.handle(it)
-					continue
-				default:
-				}
-				break
-			}
+			s.drain()
+			s.fireTimers()
+			s.mu.Unlock()
+		case <-s.wake:
 		case <-timer.C:
+			s.mu.Lock()
+			s.fireTimers()
+			s.mu.Unlock()
 		case <-stop:
 			stop = nil
 			stopping = true
 		case <-deadline:
 			return
 		}
-		s.fireTimers()
+	}
+}
+
+// drain handles what is queued, up to a bound, with the lock held.
+func (s *Shard) drain() {
+	for n := 0; n < 256; n++ {
+		select {
+		case it := <-s.inbox:
+			s.handle(it)
+		default:
+			return
+		}
+	}
+}
+
+// unlock releases the shard after work on another goroutine, waking the
+// shard's goroutine when a timer now falls due before it planned to wake.
+func (s *Shard) unlock() {
+	at, ok := s.timers.Next()
+	s.mu.Unlock()
+	if ok && int64(at) < s.sleepUntil.Load() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -194,6 +194,9 @@ func TestOverload(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := []byte("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n")
+	// The shard is busy (held elsewhere): messages queue, up to the bound.
+	r.Shards()[0].mu.Lock()
+	defer r.Shards()[0].mu.Unlock()
 	accepted := 0
 	for range 10 {
 		if r.Receive(msg, effects.Peer{}, netip.AddrPort{}) {

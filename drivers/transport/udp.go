@@ -29,6 +29,17 @@ type udpSocket struct {
 	local netip.AddrPort
 	v4    bool // bound to an IPv4 address
 	dual  bool // bound to the IPv6 wildcard: serves both families
+
+	// While the reader hands a batch of datagrams to the Handler, the
+	// datagrams sent through this socket (the answers, mostly) are held
+	// and written with one system call once the batch is done. Send
+	// reports success for a held datagram; if writing it fails, the
+	// failure is counted in Stats (a UDP send error says little anyway:
+	// the network drops datagrams silently).
+	outMu    sync.Mutex
+	batching bool
+	held     []Outgoing
+	arena    []byte
 }
 
 // Outgoing is one message for SendBatch.
@@ -99,10 +110,44 @@ func (s *udpSocket) readLoop() {
 			t.log.Debug("udp read", "local", s.local, "err", err)
 			continue
 		}
+		s.hold(true)
 		for i := range msgs[:n] {
 			s.handle(&msgs[i])
 		}
+		s.hold(false)
 	}
+}
+
+// hold starts holding the datagrams sent on s, or writes those held and
+// stops.
+func (s *udpSocket) hold(on bool) {
+	s.outMu.Lock()
+	if on {
+		s.batching = true
+		s.outMu.Unlock()
+		return
+	}
+	held := s.held
+	s.batching = false
+	s.held, s.arena = nil, nil
+	s.outMu.Unlock()
+	if len(held) > 0 {
+		s.writeBatch(held)
+	}
+}
+
+// queue holds a datagram while a batch is being handled, and reports
+// whether it did.
+func (s *udpSocket) queue(to effects.Peer, data []byte) bool {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if !s.batching || len(s.held) >= s.t.cfg.UDPBatch {
+		return false
+	}
+	start := len(s.arena)
+	s.arena = append(s.arena, data...)
+	s.held = append(s.held, Outgoing{To: to, Data: s.arena[start:len(s.arena):len(s.arena)]})
+	return true
 }
 
 func (s *udpSocket) handle(m *ipv4.Message) {
@@ -151,6 +196,9 @@ func (t *Transport) sendUDP(to effects.Peer, data []byte) error {
 	s, err := t.socketFor(to.Addr)
 	if err != nil {
 		return err
+	}
+	if s.queue(to, data) {
+		return nil // written with the rest of the batch
 	}
 	if _, err := s.uc.WriteToUDPAddrPort(data, to.Addr); err != nil {
 		return err
