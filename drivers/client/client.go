@@ -68,8 +68,8 @@ type Config struct {
 	// Username and Password answer digest challenges (for any realm)
 	// when Username is set.
 	Username, Password string
-	// AutoAnswer answers every incoming call at once with an SDP answer
-	// (a test peer, an echo of a callee).
+	// AutoAnswer answers every incoming call at once, 180 then 200 with
+	// an SDP answer: a test peer.
 	AutoAnswer bool
 	// OnEvent receives the UA's events, on the shard's goroutine. It must
 	// not call Do (that would wait for itself).
@@ -442,7 +442,10 @@ func (c *Client) answer(s *loop.Shard, ev effects.Event) {
 		s.Exec(now, out)
 		return
 	}
-	out, err := c.ua.Answer(now, ev.ID, body, nil)
+	out, err := c.ua.Ring(now, ev.ID, ua.RingOptions{}, nil)
+	if err == nil {
+		out, err = c.ua.Answer(now, ev.ID, body, out)
+	}
 	if err != nil {
 		c.cfg.Logger.Warn("answer", "err", err)
 	}
