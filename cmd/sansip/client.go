@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,7 @@ type clientFlags struct {
 	user, pass              string
 	dns                     string
 	timeout                 time.Duration
-	verbose                 bool
+	verbose, insecure       bool
 }
 
 // add registers the flags on fs, -timeout with its default; auth adds
@@ -33,6 +34,7 @@ func (f *clientFlags) add(fs *flag.FlagSet, timeout time.Duration, auth bool) {
 	fs.StringVar(&f.transport, "transport", "", "udp, tcp, tls or ws (default: the URI's transport parameter, tls for sips, else udp)")
 	fs.StringVar(&f.dns, "dns", "", "the DNS `server` (host:port) for names; default the system's")
 	fs.DurationVar(&f.timeout, "timeout", timeout, "how long to wait for a final response")
+	fs.BoolVar(&f.insecure, "insecure", false, "with tls: do not verify the server's certificate (a test server's self-signed one)")
 	fs.BoolVar(&f.verbose, "v", false, "log the drivers' debug messages to standard error")
 	if auth {
 		fs.StringVar(&f.user, "user", "", "the user name for digest authentication (default: the URI's user)")
@@ -51,6 +53,9 @@ func (f *clientFlags) config(target uri.URI, sio stdio) (client.Config, error) {
 	}
 	if cfg.Username == "" && cfg.Password != "" {
 		cfg.Username = target.User
+	}
+	if f.insecure {
+		cfg.TLS = &tls.Config{InsecureSkipVerify: true}
 	}
 	if f.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(sio.err, &slog.HandlerOptions{Level: slog.LevelDebug}))

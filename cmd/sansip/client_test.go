@@ -136,6 +136,34 @@ func TestOptionsCommand(t *testing.T) {
 	}
 }
 
+func TestOptionsCommandTLS(t *testing.T) {
+	checkGoroutines(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan map[effects.Transport][]netip.AddrPort, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Config{
+			UDP: []string{"127.0.0.1:0"}, TLS: []string{"127.0.0.1:0"}, Domains: []string{"example.test"},
+			Shards: 1, Drain: 100 * time.Millisecond,
+			Ready: func(a map[effects.Transport][]netip.AddrPort) { ready <- a },
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	addrs := <-ready
+	// The Request-URI names the server's main (UDP) port, the one it
+	// recognises as itself; the request goes over TLS.
+	udp, tlsAddr := addrs[effects.UDP][0].String(), addrs[effects.TLS][0].String()
+	if code, out := runClient(t, "options", "-transport", "tls", "-insecure", "-proxy", tlsAddr, "sip:"+udp); code != exitOK {
+		t.Errorf("-insecure: exit %d, want 0", code)
+	} else {
+		wantLines(t, out, "SIP/2.0 200 OK\n")
+	}
+	// Verified, the self-signed certificate is refused: no response.
+	if code, _ := runClient(t, "options", "-transport", "tls", "-timeout", "500ms", "-proxy", tlsAddr, "sip:"+udp); code != exitInvalid {
+		t.Errorf("unverified: exit %d, want 1", code)
+	}
+}
+
 func TestOptionsCommandTimeout(t *testing.T) {
 	checkGoroutines(t)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // a peer that never answers
