@@ -6,13 +6,19 @@
 //
 // The commands are:
 //
-//	parse   show SIP messages as sansip parses them: header fields, typed
-//	        values, body, errors and the response a server would send
+//	parse     show SIP messages as sansip parses them: header fields, typed
+//	          values, body, errors and the response a server would send
+//	serve     run the sansip server: a registrar and forking proxy
+//	options   send an OPTIONS request and show what the peer supports
+//	register  register a contact for an address of record, or remove it
+//	call      place a call, report each response, hang up after a while
 //
 // "sansip help <command>" describes a command and its flags.
 //
-// Exit status: 0 when everything went well, 1 when an input was not valid
-// (a malformed message, a framing error), 2 for a usage or I/O error.
+// Exit status: 0 when everything went well; 1 when an input was not valid
+// (a malformed message, a framing error) or, for the client commands
+// (options, register, call), when the peer refused the request or did not
+// answer; 2 for a usage or I/O error.
 package main
 
 import (
@@ -27,7 +33,7 @@ import (
 // Exit statuses.
 const (
 	exitOK      = 0 // every input was valid
-	exitInvalid = 1 // an input was not (a malformed message, a framing error)
+	exitInvalid = 1 // an input was not (a malformed message, a framing error), or a request failed
 	exitUsage   = 2 // bad arguments, or an input could not be read
 )
 
@@ -53,6 +59,9 @@ type command struct {
 var commands = []*command{
 	parseCommand,
 	serveCommand,
+	optionsCommand,
+	registerCommand,
+	callCommand,
 }
 
 func main() {

@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.GCPercent != 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
 	}
-	s := &server{cfg: cfg, db: &db{users: cfg.Users}}
+	s := &server{cfg: cfg, db: &db{users: cfg.Users}, started: make(chan struct{})}
 	return s.run(ctx)
 }
 
@@ -127,6 +127,20 @@ type server struct {
 	host     string
 	port     uint16
 	cores    []*proxycore.Proxy
+	// started is closed once rt is set: the transport's goroutines,
+	// which start before, read rt only after it.
+	started chan struct{}
+}
+
+// running reports whether the runtime is set, for the transport's
+// goroutines.
+func (s *server) running() bool {
+	select {
+	case <-s.started:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *server) run(ctx context.Context) error {
@@ -138,7 +152,7 @@ func (s *server) run(ctx context.Context) error {
 	s.tr = transport.New(transport.Config{
 		Handler: s.receive,
 		OnClose: func(id effects.ConnID, _ effects.Peer, _ error) {
-			if s.rt != nil {
+			if s.running() {
 				s.rt.ConnClosed(id)
 			}
 		},
@@ -193,6 +207,7 @@ func (s *server) run(ctx context.Context) error {
 		return err
 	}
 	s.rt = rt
+	close(s.started)
 	var metricsSrv *http.Server
 	if s.cfg.Metrics != "" {
 		ln, err := net.Listen("tcp", s.cfg.Metrics)
@@ -313,7 +328,7 @@ func (s *server) receive(p transport.Packet) {
 	case p.Ping:
 		s.tr.Send(p.From, []byte("\r\n"))
 		return
-	case p.Pong || p.Data == nil:
+	case p.Pong || p.Data == nil || !s.running():
 		return
 	}
 	if s.draining.Load() && newRequest(p.Data) {
