@@ -60,6 +60,8 @@ func name(s string) dnsmessage.Name { return dnsmessage.MustNewName(s + ".") }
 
 func (f *fakeDNS) add(n string, typ dnsmessage.Type, body dnsmessage.ResourceBody) {
 	key := strings.ToLower(n) + " " + typ.String()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.records[key] = append(f.records[key], dnsmessage.Resource{
 		Header: dnsmessage.ResourceHeader{Name: name(n), Type: typ, Class: dnsmessage.ClassINET, TTL: 60},
 		Body:   body,
@@ -89,11 +91,12 @@ func (f *fakeDNS) answer(req []byte, udp bool) []byte {
 	key := strings.TrimSuffix(strings.ToLower(q.Name.String()), ".") + " " + q.Type.String()
 	f.mu.Lock()
 	f.asked = append(f.asked, key)
+	recs, ok := f.records[key]
+	truncated := f.truncate[key]
 	f.mu.Unlock()
 	resp := dnsmessage.Message{Header: dnsmessage.Header{ID: m.Header.ID, Response: true, Authoritative: true}, Questions: m.Questions}
-	recs, ok := f.records[key]
 	switch {
-	case udp && f.truncate[key]:
+	case udp && truncated:
 		resp.Header.Truncated = true
 	case !ok:
 		resp.Header.RCode = dnsmessage.RCodeNameError
@@ -163,7 +166,9 @@ func TestResolve(t *testing.T) {
 	f.add("udp2.example.com", dnsmessage.TypeA, &dnsmessage.AResource{A: [4]byte{127, 0, 0, 13}})
 	f.add("host.example.com", dnsmessage.TypeA, &dnsmessage.AResource{A: [4]byte{127, 0, 0, 14}})
 	f.add("big.example.com", dnsmessage.TypeA, &dnsmessage.AResource{A: [4]byte{127, 0, 0, 15}})
+	f.mu.Lock()
 	f.truncate["big.example.com A"] = true
+	f.mu.Unlock()
 	// No NAPTR for other.example.com: SRV for each transport (§4.1).
 	f.add("_sip._tcp.other.example.com", dnsmessage.TypeSRV, &dnsmessage.SRVResource{Port: 5070, Target: name("host.example.com")})
 
