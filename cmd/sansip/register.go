@@ -12,7 +12,7 @@ import (
 
 var registerCommand = &command{
 	name:     "register",
-	synopsis: "-user U -pass P [-contact URI] [-expires D] [-keep D | -unregister] [-proxy ADDR] [-transport T] [-local ADDR] [-timeout D] URI",
+	synopsis: "-user U -pass P [-contact URI] [-expires D] [-keep D [-answer] | -unregister] [-proxy ADDR] [-transport T] [-local ADDR] [-timeout D] URI",
 	summary:  "register a contact for an address of record, or remove it",
 	help: `
 Register binds a contact to the address of record URI (RFC 3261 §10.2)
@@ -50,6 +50,7 @@ func runRegister(args []string, sio stdio) int {
 	fs.DurationVar(&o.expires, "expires", time.Hour, "the registration interval asked for")
 	fs.DurationVar(&o.keep, "keep", 0, "stay registered (refreshing) this long, then unregister")
 	fs.BoolVar(&o.unregister, "unregister", false, "remove the binding")
+	answer := fs.Bool("answer", false, "with -keep: answer the calls that arrive meanwhile (180, then 200 with an audio answer)")
 	operands, status, stop := parseFlags(fs, args)
 	if stop {
 		return status
@@ -68,6 +69,7 @@ func runRegister(args []string, sio stdio) int {
 		return exitUsage
 	}
 	cfg.AOR = aor
+	cfg.AutoAnswer = *answer
 	cfg.Target = uri.URI{Scheme: aor.Scheme, Host: aor.Host, Port: aor.Port, Params: aor.Params}
 	opts := ua.RegisterOptions{Registrar: cfg.Target, AOR: aor, Expires: o.expires}
 	if o.contact != "" {
