@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bench/proxy.sh: sansip serve and Kamailio as stateful record-routing
+# proxies, measured in the same run by the shared proxy-bench.sh (SIPp UAC
+# on 127.0.0.1:5061 -> proxy -> SIPp UAS on 127.0.0.1:5080; each call
+# INVITE/180/200/ACK/BYE/200).
+#
+#   bench/proxy.sh            # from the repository; needs go, sipp, kamailio, bc, curl
+#
+# Prints, for each proxy, proxy-bench.sh's line at RATE calls/s (CALLS
+# calls), the ratio sansip/kamailio of CPU time per call, each one's RSS,
+# and the highest rate of RATES each sustains with every call successful
+# (it stops at the first rate with a failed call; STEP_SECONDS of calls
+# per rate bounds the time).
+#
+# Environment: CALLS (10000), RATE (1000), RATES ("500 1000 2000 3000 4000"),
+# STEP_SECONDS (5), SANSIP_PORT (5090), KAM_PORT (5070), METRICS
+# (127.0.0.1:9060; sansip's metrics, shown when calls fail), SHARED (the
+# shared bench directory, ../shared/bench from the repository).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+shared=${SHARED:-$repo/../shared/bench}
+calls=${CALLS:-10000}
+rate=${RATE:-1000}
+rates=${RATES:-500 1000 2000 3000 4000}
+step=${STEP_SECONDS:-5}
+sport=${SANSIP_PORT:-5090}
+kport=${KAM_PORT:-5070}
+metrics=${METRICS:-127.0.0.1:9060}
+
+for p in sipp kamailio bc curl go; do
+  command -v "$p" >/dev/null || { echo "proxy.sh: $p is not installed" >&2; exit 2; }
+done
+[ -x "$shared/proxy-bench.sh" ] || { echo "proxy.sh: no $shared/proxy-bench.sh (set SHARED)" >&2; exit 2; }
+busy() { ss -Hln"$1" "( sport = :$2 )" 2>/dev/null | grep -q .; }
+for p in u:5061 u:5080 u:"$sport" u:"$kport" t:"${metrics##*:}"; do
+  if busy "${p%%:*}" "${p#*:}"; then
+    echo "proxy.sh: port ${p#*:} is in use (SIPp needs udp 5061 and 5080; set SANSIP_PORT, KAM_PORT, METRICS)" >&2; exit 2
+  fi
+done
+
+work=$(mktemp -d)
+pid=""
+stop() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi
+}
+trap 'stop; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+waitport() { # waitport PORT: until a UDP socket is bound there (10 s)
+  for _ in $(seq 100); do ss -Hlun "( sport = :$1 )" | grep -q . && return 0; sleep 0.1; done
+  echo "proxy.sh: nothing listens on udp $1" >&2; return 1
+}
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# run NAME PORT: the benchmark at RATE, then the rate steps, against the
+# proxy whose pid is $pid.
+declare -A line max drops
+udpdrops() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
+run() {
+  local name=$1 port=$2 r n out ok failed d0
+  d0=$(udpdrops)
+  out=$(BENCH_TIMEOUT=$((calls / rate * 3 + 60)) "$shared/proxy-bench.sh" "127.0.0.1:$port" "$pid" "$calls" "$rate")
+  line[$name]=$out
+  echo "$name @ $rate/s: $out"
+  max[$name]=none
+  for r in $rates; do
+    n=$((r * step))
+    out=$(BENCH_TIMEOUT=$((step * 4 + 30)) "$shared/proxy-bench.sh" "127.0.0.1:$port" "$pid" "$n" "$r")
+    ok=$(field ok "$out"); failed=$(field failed "$out")
+    echo "$name @ $r/s: $out"
+    if [ "${failed:-1}" != 0 ] || [ "${ok:-0}" != "$n" ]; then break; fi
+    max[$name]=$r
+  done
+  drops[$name]=$(($(udpdrops) - d0))
+}
+
+echo "== building sansip"
+(cd "$repo" && go build -o "$work/sansip" ./cmd/sansip) || exit 1
+cat >"$work/sansip.conf" <<CONF
+# The benchmark's sansip: UDP only, record-routing, no users (calls are
+# never challenged), metrics for a look at failures.
+udp = 127.0.0.1:$sport
+domain = localhost
+metrics = $metrics
+record-route = true
+drain = 1s
+log-level = warn
+CONF
+sed "s/^listen=udp:127.0.0.1:5070/listen=udp:127.0.0.1:$kport/" "$shared/kamailio/proxy.cfg" >"$work/kamailio.cfg"
+
+echo "== sansip serve on udp 127.0.0.1:$sport ($(nproc) CPUs)"
+"$work/sansip" serve -config "$work/sansip.conf" 2>"$work/sansip.log" &
+pid=$!
+waitport "$sport" || { cat "$work/sansip.log"; exit 1; }
+run sansip "$sport"
+curl -s "http://$metrics/metrics" >"$work/metrics.txt"
+stop
+
+echo "== kamailio on udp 127.0.0.1:$kport"
+kamailio -f "$work/kamailio.cfg" -DD -E -n 1 -m 1024 -M 64 -P "$work/kamailio.pid" >"$work/kamailio.log" 2>&1 &
+pid=$!
+waitport "$kport" || { cat "$work/kamailio.log"; exit 1; }
+run kamailio "$kport"
+stop
+
+echo "== summary ($calls calls at $rate/s; rate steps of $step s: $rates)"
+for n in sansip kamailio; do
+  printf '%-9s cpu_us_per_call=%s rss_kb=%s failed=%s max_rate_with_0_failed=%s kernel_udp_rcvbuf_drops=%s\n' "$n" \
+    "$(field cpu_us_per_call "${line[$n]}")" "$(field rss_kb "${line[$n]}")" "$(field failed "${line[$n]}")" "${max[$n]}" "${drops[$n]}"
+done
+s=$(field cpu_us_per_call "${line[sansip]}"); k=$(field cpu_us_per_call "${line[kamailio]}")
+[ -n "$s" ] && [ -n "$k" ] && printf 'ratio sansip/kamailio cpu_us_per_call = %.2f\n' "$(echo "$s / $k" | bc -l)"
+echo "sansip metrics after all its runs (drops, send errors, and error responses sent):"
+grep -E '^sansip_(overload_drops|send_errors)_total' "$work/metrics.txt"
+grep -E 'direction="out",code="(408|480|482|483|500|503)"' "$work/metrics.txt" | grep -v ' 0$' || echo "no 408, 480, 482, 483, 500 or 503 sent"

@@ -1,0 +1,13 @@
+// Package interop holds no code of its own: its tests run real SIP software
+// (SIPp, sipsak, Kamailio, tshark) against sansip on loopback.
+//
+// Each test starts what it needs: the sansip server in-process
+// (drivers/server) on free ports of 127.0.0.1, the other programs as child
+// processes with bounded request counts and time limits; children are
+// killed when the test ends, whatever its outcome. A test whose program is
+// not installed is skipped, with the Debian package to install named in the
+// message; with SANSIP_INTEROP=require in the environment it fails instead
+// (CI sets it). The -short flag skips them all.
+//
+// Debian packages: sip-tester (sipp), sipsak, kamailio, tshark.
+package interop
