@@ -370,8 +370,18 @@ func (s *server) refuse(data []byte, from effects.Peer, code int) {
 // collect adds the transports' and the location store's figures.
 func (s *server) collect(w *metrics.Writer) {
 	st := s.tr.Stats()
-	w.Gauge("sansip_connections", "Open connections.", float64(s.tr.Conns()))
-	_ = st
+	for _, tr := range []effects.Transport{effects.UDP, effects.TCP, effects.TLS, effects.WS, effects.WSS} {
+		c := st.Of(tr)
+		name := strings.ToLower(tr.String())
+		w.Counter("sansip_transport_messages_total", "Messages by transport and direction.", c.MsgsIn, "transport", name, "direction", "in")
+		w.Counter("sansip_transport_messages_total", "Messages by transport and direction.", c.MsgsOut, "transport", name, "direction", "out")
+		w.Counter("sansip_transport_bytes_total", "Bytes by transport and direction.", c.BytesIn, "transport", name, "direction", "in")
+		w.Counter("sansip_transport_bytes_total", "Bytes by transport and direction.", c.BytesOut, "transport", name, "direction", "out")
+	}
+	w.Gauge("sansip_connections", "Open connections.", float64(st.ConnsOpen))
+	w.Counter("sansip_framing_errors_total", "Connections closed for a framing error.", st.FramingErrors)
+	w.Counter("sansip_transport_drops_total", "Messages received and not delivered (oversize).", st.Drops)
+	w.Counter("sansip_transport_send_errors_total", "Sends that failed in the transports.", st.SendErrors)
 	aors, bindings := s.db.counts()
 	w.Gauge("sansip_registered_aors", "Addresses of record with a binding.", float64(aors))
 	w.Gauge("sansip_bindings", "Registered contacts.", float64(bindings))
