@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ import (
 type self struct {
 	host      string
 	port      uint16
+	ports     []uint16 // the other ports it listens on
 	aliases   []string
 	domains   []string
 	supported []string
@@ -26,7 +28,7 @@ type self struct {
 }
 
 func newSelf(c Config) self {
-	return self{host: c.Host, port: c.Port, aliases: c.Aliases, domains: c.Domains, supported: c.Supported, rr: c.RecordRoute}
+	return self{host: c.Host, port: c.Port, ports: c.Ports, aliases: c.Aliases, domains: c.Domains, supported: c.Supported, rr: c.RecordRoute}
 }
 
 // isHost reports whether h names this proxy.
@@ -56,7 +58,7 @@ func (s *self) ours(u uri.URI) bool {
 			port = 5061
 		}
 	}
-	return port == s.port
+	return port == s.port || slices.Contains(s.ports, port)
 }
 
 // ourVia reports whether v is a Via this proxy added.

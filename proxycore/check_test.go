@@ -46,6 +46,7 @@ func TestValidation(t *testing.T) {
 		{"§16.3 step 3: Max-Forwards 0: 483", request("INVITE", "sip:bob@192.0.2.2", "Max-Forwards: 0"), 483, ""},
 		{"§16.3 step 3: OPTIONS to the proxy with Max-Forwards 0: 200", request("OPTIONS", "sip:192.0.2.10:5060", "Max-Forwards: 0"), 200, "Allow"},
 		{"§11: OPTIONS to the proxy itself is answered, not forwarded to itself", request("OPTIONS", "sip:192.0.2.10:5060"), 200, "Allow"},
+		{"§11: the same on another port it listens on (Config.Ports)", request("OPTIONS", "sip:192.0.2.10:5061;transport=tls"), 200, "Allow"},
 		{"§16.3 step 3: OPTIONS to someone else with Max-Forwards 0: 483", request("OPTIONS", "sip:bob@192.0.2.2", "Max-Forwards: 0"), 483, ""},
 		{"§16.3 step 5: unknown Proxy-Require: 420 with Unsupported", request("INVITE", "sip:bob@192.0.2.2", "Proxy-Require: foo"), 420, "Unsupported"},
 		{"§16.3 step 5: known Proxy-Require forwarded", request("INVITE", "sip:bob@192.0.2.2", "Proxy-Require: sec-agree"), 0, ""},
@@ -56,7 +57,7 @@ func TestValidation(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(map[bool]string{false: "stateful/", true: "stateless/"}[stateless]+tc.name, func(t *testing.T) {
 				n := newNetwork(t)
-				cfg := proxycore.Config{Supported: []string{"sec-agree"}}
+				cfg := proxycore.Config{Supported: []string{"sec-agree"}, Ports: []uint16{5061}}
 				var p *node
 				if stateless {
 					p = n.addStateless("p", "192.0.2.10:5060", cfg)

@@ -28,6 +28,10 @@ type Config struct {
 	// same port): a Route or Request-URI naming one of them names the
 	// proxy (RFC 3261 §16.4).
 	Aliases []string
+	// Ports are other ports the proxy listens on (TLS on 5061, a
+	// WebSocket port...): a URI naming one of its hosts on one of them
+	// names the proxy too.
+	Ports []uint16
 	// Domains are the domains the proxy is responsible for (RFC 3261
 	// §16.5): only requests for them go to the application's routing
 	// decision. Empty means every request outside a dialog does.

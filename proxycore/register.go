@@ -1,6 +1,7 @@
 package proxycore
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/sansip/sansip/effects"
@@ -93,7 +94,7 @@ func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 		// An address of record of ours that nobody registered: 404. A
 		// Request-URI that names another port of one of our hosts names
 		// another server there: it is routed as it is.
-		if p.self.ours(ruri) || p.servesDomain(ruri.Host) && (ruri.Port == 0 || ruri.Port == p.self.port) {
+		if p.self.ours(ruri) || p.servesDomain(ruri.Host) && (ruri.Port == 0 || ruri.Port == p.self.port || slices.Contains(p.self.ports, ruri.Port)) {
 			return Decision{Code: 404, Reason: "Not Found"}
 		}
 		return RequestURI()

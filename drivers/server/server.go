@@ -27,6 +27,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,7 +186,7 @@ func (s *server) run(ctx context.Context) error {
 				panic(err) // the configuration was checked above
 			}
 			p, err := proxycore.New(proxycore.Config{
-				Gen: gen, Host: s.host, Port: s.port, Aliases: s.aliases(addrs),
+				Gen: gen, Host: s.host, Port: s.port, Ports: s.ports(addrs), Aliases: s.aliases(addrs),
 				Domains: s.cfg.Domains, RecordRoute: s.cfg.RecordRoute,
 				Registrar: &shared{reg: reg, db: s.db},
 				Location:  s.db.lookup,
@@ -316,6 +317,19 @@ func (s *server) aliases(addrs map[effects.Transport][]netip.AddrPort) []string 
 	for _, list := range addrs {
 		for _, ap := range list {
 			out = append(out, hostOf(ap))
+		}
+	}
+	return out
+}
+
+// ports are the ports the server listens on besides its first one.
+func (s *server) ports(addrs map[effects.Transport][]netip.AddrPort) []uint16 {
+	var out []uint16
+	for _, list := range addrs {
+		for _, ap := range list {
+			if p := ap.Port(); p != s.port && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
 		}
 	}
 	return out
