@@ -418,3 +418,26 @@ func TestCancelWithoutContext(t *testing.T) {
 		t.Errorf("the forwarded CANCEL has Vias %q", vias)
 	}
 }
+
+// An application that never answers ProxyRequest (or ProxyCredentials)
+// does not hold the request for ever: after AnswerTimeout the caller gets
+// 504 (RFC 3261 §21.5.5) and nothing is left; a late Decide is an error.
+func TestAnswerTimeout(t *testing.T) {
+	n := newNetwork(t)
+	alice := n.addUA("alice", "192.0.2.1:5060", 1)
+	p1 := n.addProxy("p1", "192.0.2.10:5060", proxycore.Config{Ask: true, AnswerTimeout: 5 * time.Second})
+	var asked effects.Event
+	p1.on = func(nd *node, ev effects.Event) {
+		if ev.Kind == effects.ProxyRequest {
+			asked = ev // and never answered
+		}
+	}
+	alice.callTo("sip:bob@example.com", p1)
+	n.quiesce()
+	if ev, ok := alice.last(effects.CallFailed); !ok || ev.Code != 504 {
+		t.Fatalf("caller's outcome %+v %v, want 504", ev, ok)
+	}
+	if _, err := p1.proxy.Decide(n.now, asked.ID, proxycore.RequestURI(), nil); err == nil {
+		t.Error("a Decide after the timeout was accepted")
+	}
+}

@@ -58,6 +58,9 @@ type Config struct {
 	// that needs a routing decision and wait for Decide, when Router is
 	// nil.
 	Ask bool
+	// AnswerTimeout bounds how long a request waits for the application's
+	// Decide or Credentials; past it the proxy answers 504. Default 32 s.
+	AnswerTimeout time.Duration
 	// Auth, when set, makes the proxy require Proxy-Authorization (RFC 3261
 	// §22.3).
 	Auth *Auth
@@ -86,6 +89,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TimerC <= 0 {
 		c.TimerC = 3*time.Minute + 30*time.Second
+	}
+	if c.AnswerTimeout <= 0 {
+		c.AnswerTimeout = 32 * time.Second
 	}
 	if c.MaxContexts <= 0 {
 		c.MaxContexts = 100000

@@ -102,7 +102,49 @@ type branch struct {
 const (
 	timerC     = 1 // RFC 3261 §16.6 step 11
 	timerLimit = 2 // the branch's time limit when forking in turn
+	// timerAnswer is the context's own timer (its low bits are the
+	// server transaction, not a branch): the application's Decide or
+	// Credentials is late.
+	timerAnswer = 3
 )
+
+func answerTimerID(c *rctx) effects.TimerID {
+	return effects.TimerID(ownBit | uint64(timerAnswer)<<56 | uint64(c.srv)&(1<<56-1))
+}
+
+// await makes c wait for the application's answer w, with a timer.
+func (p *Proxy) await(c *rctx, w wait, out []effects.Effect) []effects.Effect {
+	c.waiting = w
+	id := answerTimerID(c)
+	p.timers[id] = true
+	return append(out, effects.Effect{Kind: effects.SetTimer, Timer: id, After: p.cfg.AnswerTimeout})
+}
+
+// answered stops c waiting for the application.
+func (p *Proxy) answered(c *rctx, out []effects.Effect) []effects.Effect {
+	c.waiting = 0
+	id := answerTimerID(c)
+	if !p.timers[id] {
+		return out
+	}
+	delete(p.timers, id)
+	return append(out, effects.Effect{Kind: effects.CancelTimer, Timer: id})
+}
+
+// answerLate answers 504 for a request whose routing decision or
+// credentials the application did not give within AnswerTimeout (RFC 3261
+// §21.5.5: a server it relied on did not answer in time).
+func (p *Proxy) answerLate(now effects.Time, id effects.TimerID, out []effects.Effect) []effects.Effect {
+	c := p.ctxs[txn.ID(uint64(id)&(1<<56-1))]
+	if c == nil || answerTimerID(c) != id || c.waiting == 0 {
+		return out
+	}
+	c.waiting = 0
+	if c.final {
+		return out
+	}
+	return p.reply(now, c, 504, out)
+}
 
 func timerID(b *branch, which uint8) effects.TimerID {
 	return effects.TimerID(ownBit | uint64(which)<<56 | b.seq)
@@ -259,8 +301,11 @@ func (p *Proxy) timerFired(now effects.Time, id effects.TimerID, out []effects.E
 		return out
 	}
 	delete(p.timers, id)
-	b := p.branches[uint64(id)&(1<<56-1)]
 	which := uint8(uint64(id) >> 56 & 0x3f)
+	if which == timerAnswer {
+		return p.answerLate(now, id, out)
+	}
+	b := p.branches[uint64(id)&(1<<56-1)]
 	if b == nil {
 		return out
 	}

@@ -249,7 +249,7 @@ func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []
 		return p.decided(now, c, p.locate(now, m), out)
 	}
 	if p.cfg.Ask {
-		c.waiting = waitDecision
+		out = p.await(c, waitDecision, out)
 		return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyRequest, ID: c.srv, Msg: m, From: c.from}})
 	}
 	return p.decided(now, c, RequestURI(), out)
@@ -262,7 +262,7 @@ func (p *Proxy) Decide(now effects.Time, id uint64, d Decision, out []effects.Ef
 	if c == nil || c.waiting != waitDecision {
 		return out, fmt.Errorf("%w: %d awaits no decision", ErrNoContext, id)
 	}
-	c.waiting = 0
+	out = p.answered(c, out)
 	if c.final {
 		return out, nil // cancelled meanwhile
 	}
@@ -362,6 +362,7 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 		}
 	}
 	c.ended = true
+	out = p.answered(c, out)
 	for _, b := range c.branches {
 		out = p.stopTimers(b, out)
 		delete(p.branches, b.seq)
@@ -394,7 +395,7 @@ func (p *Proxy) cancel(now effects.Time, ev effects.Event, out []effects.Effect)
 	c.cancelled = true
 	out = p.cancelAll(now, c, out)
 	if c.waiting != 0 || !c.final && c.activeBranches() == 0 {
-		c.waiting = 0
+		out = p.answered(c, out)
 		out = p.reply(now, c, 487, out)
 	}
 	return out

@@ -184,7 +184,7 @@ func (p *Proxy) authenticate(now effects.Time, c *rctx, out []effects.Effect) []
 		user, found := a.Lookup(cred.Username())
 		return p.verify(now, c, cred, user, found, out)
 	}
-	c.waiting = waitCredentials
+	out = p.await(c, waitCredentials, out)
 	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyCredentials, ID: c.srv, Msg: c.req, From: c.from}})
 }
 
@@ -196,7 +196,7 @@ func (p *Proxy) Credentials(now effects.Time, id uint64, user digest.Credentials
 	if c == nil || c.waiting != waitCredentials {
 		return out, fmt.Errorf("%w: %d awaits no credentials", ErrNoContext, id)
 	}
-	c.waiting = 0
+	out = p.answered(c, out)
 	if c.final {
 		return out, nil
 	}
