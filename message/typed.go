@@ -25,11 +25,13 @@ func All[T any, P header.Value[T]](m *Message) ([]T, error) {
 		}
 	}
 	var vals []T
+	found := false
 	for i := range m.x.Fields {
 		f := &m.x.Fields[i]
 		if !matches(f, id, name) {
 			continue
 		}
+		found = true
 		if !id.IsList() {
 			var v T
 			if err := P(&v).Parse(f.RawValue()); err != nil {
@@ -52,6 +54,9 @@ func All[T any, P header.Value[T]](m *Message) ([]T, error) {
 			vals = append(vals, v)
 		}
 	}
+	if !found {
+		return nil, nil // nothing to parse, nothing worth caching
+	}
 	vals = slices.Clip(vals)
 	if m.cache == nil {
 		m.cache = make(map[string]any, 4)
@@ -61,16 +66,51 @@ func All[T any, P header.Value[T]](m *Message) ([]T, error) {
 }
 
 // First returns the first value of the header whose typed value is T, and
-// whether the message has one.
+// whether the message has one. It parses only as far as that value: a
+// malformed later value is All's to report.
 //
 //	exp, ok, err := message.First[header.Expires](m)
 func First[T any, P header.Value[T]](m *Message) (T, bool, error) {
-	vals, err := All[T, P](m)
-	if err != nil || len(vals) == 0 {
-		var zero T
-		return zero, false, err
+	var zero T
+	name := P(&zero).HeaderName()
+	id := header.Lookup(name)
+	if v, ok := m.cache[cacheKey(id, name)]; ok {
+		if vals, ok := v.([]T); ok {
+			if len(vals) == 0 {
+				return zero, false, nil
+			}
+			return vals[0], true, nil
+		}
 	}
-	return vals[0], true, nil
+	// Parse only as far as the first value: a proxy reading the top Route
+	// of a long route set need not parse the rest.
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		if !matches(f, id, name) {
+			continue
+		}
+		if !id.IsList() {
+			var v T
+			if err := P(&v).Parse(f.RawValue()); err != nil {
+				return zero, false, m.fieldError(i, parser.ErrHeaderValue, err)
+			}
+			return v, true, nil
+		}
+		if id.AllowsEmpty() && f.RawValue() == "" {
+			continue
+		}
+		for e, ok := range header.Elements(f.RawValue()) {
+			if !ok || e == "" {
+				return zero, false, m.fieldError(i, parser.ErrHeaderValue, header.ErrSyntax)
+			}
+			var v T
+			if err := P(&v).Parse(e); err != nil {
+				return zero, false, m.fieldError(i, parser.ErrHeaderValue, err)
+			}
+			return v, true, nil
+		}
+	}
+	return zero, false, nil
 }
 
 // render returns the text of one typed value after checking that it is

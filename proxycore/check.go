@@ -3,7 +3,6 @@ package proxycore
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -122,6 +121,19 @@ func (s *self) validate(m *message.Message) verdict {
 // loop hash this request would get (RFC 3261 §16.3 step 4): the request
 // came back unchanged, rather than spiralling with a new Request-URI.
 func (s *self) looped(m *message.Message) bool {
+	// Our own Vias carry our host as we write it (self.via): without it
+	// in any Via field the request cannot have come back, and the Vias
+	// need no parsing.
+	seen := false
+	for name, value := range m.Headers() {
+		if (name == "Via" || name == "v" || strings.EqualFold(name, "via")) && strings.Contains(value, s.host) {
+			seen = true
+			break
+		}
+	}
+	if !seen {
+		return false
+	}
 	vias, err := message.All[header.Via](m)
 	if err != nil {
 		return false
@@ -175,13 +187,24 @@ func contains(list []string, s string) bool {
 // differ from their INVITE in those, hash like it: a stateless proxy must
 // send them on the INVITE's branch (§16.11).
 func loopHash(m *message.Message) string {
-	h := fnv.New64a()
-	for _, s := range [...]string{m.FromTag(), m.CallID(), m.RequestURI().String()} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	h := newFNV()
+	for _, s := range [...]string{m.FromTag(), m.CallID(), requestURIText(m)} {
+		h.add(s)
+		h.addByte(0)
 	}
-	h.Write(strconv.AppendUint(nil, uint64(m.CSeq().Seq), 10))
-	return strconv.FormatUint(h.Sum64(), 36)
+	var num [20]byte
+	h.addBytes(strconv.AppendUint(num[:0], uint64(m.CSeq().Seq), 10))
+	return strconv.FormatUint(uint64(h), 36)
+}
+
+// requestURIText is the Request-URI as the request line writes it.
+func requestURIText(m *message.Message) string {
+	sl := m.StartLine()
+	i, j := strings.IndexByte(sl, ' '), strings.LastIndexByte(sl, ' ')
+	if i < 0 || j <= i {
+		return m.RequestURI().String()
+	}
+	return sl[i+1 : j]
 }
 
 // branchFor returns the branch of the Via the proxy adds to a request
@@ -191,12 +214,45 @@ func loopHash(m *message.Message) string {
 // retransmission (RFC 3261 §16.11). loop is the request's loopHash, taken
 // before the request was edited.
 func branchFor(loop string, in header.Via, n int) string {
-	h := fnv.New64a()
-	h.Write([]byte(in.Branch()))
-	h.Write([]byte{0})
-	h.Write([]byte(in.SentBy()))
-	h.Write(strconv.AppendInt(nil, int64(n), 10))
-	return header.MagicCookie + loop + "." + strconv.FormatUint(h.Sum64(), 36)
+	h := newFNV()
+	h.add(in.Branch())
+	h.addByte(0)
+	h.add(in.Host)
+	if in.Port != 0 {
+		var port [8]byte
+		h.addByte(':')
+		h.addBytes(strconv.AppendUint(port[:0], uint64(in.Port), 10))
+	}
+	var num [20]byte
+	h.addBytes(strconv.AppendInt(num[:0], int64(n), 10))
+	var b [64]byte
+	out := append(b[:0], header.MagicCookie...)
+	out = append(out, loop...)
+	out = append(out, '.')
+	out = strconv.AppendUint(out, uint64(h), 36)
+	return string(out)
+}
+
+// fnv64 is FNV-1a, 64 bits, over strings without converting them.
+type fnv64 uint64
+
+func newFNV() fnv64 { return 14695981039346656037 }
+
+func (h *fnv64) add(s string) {
+	for i := 0; i < len(s); i++ {
+		h.addByte(s[i])
+	}
+}
+
+func (h *fnv64) addBytes(b []byte) {
+	for _, c := range b {
+		h.addByte(c)
+	}
+}
+
+func (h *fnv64) addByte(c byte) {
+	*h ^= fnv64(c)
+	*h *= 1099511628211
 }
 
 // errRoute reports a Route header field that cannot be read.
@@ -206,11 +262,27 @@ var errRoute = errors.New("proxycore: malformed Route")
 // router wrote from our Record-Route is replaced by the last Route; our own
 // top Route is removed; a maddr naming us is stripped.
 func (s *self) preprocess(m *message.Message) error {
+	ru := m.RequestURI()
+	if !m.Has("Route") {
+		return s.stripMaddr(m)
+	}
+	if !s.ours(ru) {
+		// The common case: only the top Route matters.
+		top, ok, err := message.First[header.Route](m)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errRoute, err)
+		}
+		if ok && s.ours(top.URI) {
+			if _, err := m.RemoveTopRoute(); err != nil {
+				return fmt.Errorf("proxycore: removing our Route: %w", err)
+			}
+		}
+		return s.stripMaddr(m)
+	}
 	routes, err := message.All[header.Route](m)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errRoute, err)
 	}
-	ru := m.RequestURI()
 	if len(routes) > 0 && s.ours(ru) && ru.Params.Has("lr") {
 		last := routes[len(routes)-1]
 		rest := append([]header.Route(nil), routes[:len(routes)-1]...)
@@ -227,7 +299,13 @@ func (s *self) preprocess(m *message.Message) error {
 			return fmt.Errorf("proxycore: removing our Route: %w", err)
 		}
 	}
-	ru = m.RequestURI()
+	return s.stripMaddr(m)
+}
+
+// stripMaddr removes a maddr naming this proxy from the Request-URI
+// (§16.4), with the transport and port that went with it.
+func (s *self) stripMaddr(m *message.Message) error {
+	ru := m.RequestURI()
 	if maddr, ok := ru.Params.Get("maddr"); ok && s.isHost(maddr) {
 		ru = ru.WithoutParam("maddr").WithoutParam("transport")
 		ru.Port = 0
@@ -380,11 +458,11 @@ func stamp(m *message.Message, from effects.Peer) {
 type hashTag string
 
 func tagFor(m *message.Message) hashTag {
-	h := fnv.New64a()
-	h.Write([]byte(m.CallID()))
-	h.Write([]byte(m.FromTag()))
-	h.Write([]byte(m.Branch()))
-	return hashTag("p" + strconv.FormatUint(h.Sum64(), 36))
+	h := newFNV()
+	h.add(m.CallID())
+	h.add(m.FromTag())
+	h.add(m.Branch())
+	return hashTag("p" + strconv.FormatUint(uint64(h), 36))
 }
 
 func (h hashTag) Tag() string    { return string(h) }
