@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "drain", "gc-percent", "dns", "log-level"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "drain", "gc-percent", "udp-linger", "dns", "log-level"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -154,6 +154,13 @@ func serverConfig(st map[string]string, sio stdio) (server.Config, error) {
 			return cfg, fmt.Errorf("gc-percent: %q is not a number", v)
 		}
 		cfg.GCPercent = n
+	}
+	if v := st["udp-linger"]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return cfg, fmt.Errorf("udp-linger: %w", err)
+		}
+		cfg.UDPLinger = d
 	}
 	if v := st["drain"]; v != "" {
 		d, err := time.ParseDuration(v)

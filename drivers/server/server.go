@@ -77,6 +77,9 @@ type Config struct {
 	Shards int
 	// Drain is how long a shutdown waits for transactions to finish.
 	Drain time.Duration
+	// UDPLinger is drivers/transport's Config.UDPLinger: how long a UDP
+	// reader waits after a thin batch, trading latency for CPU.
+	UDPLinger time.Duration
 	// GCPercent sets the garbage collector's target (debug.SetGCPercent)
 	// when not zero: a server's live heap is mostly transactions that
 	// linger for their timers, so collecting less often saves CPU for a
@@ -157,8 +160,9 @@ func (s *server) run(ctx context.Context) error {
 				s.rt.ConnClosed(id)
 			}
 		},
-		TLS:    tlsConf,
-		Logger: log,
+		TLS:       tlsConf,
+		Logger:    log,
+		UDPLinger: s.cfg.UDPLinger,
 	})
 	addrs, err := s.listen()
 	if err != nil {

@@ -177,6 +177,11 @@ type Config struct {
 	// UDPBatch is the number of datagrams read or written in one system
 	// call. Zero means DefaultUDPBatch.
 	UDPBatch int
+	// UDPLinger, when positive, makes a UDP reader that got a thin batch
+	// wait this long before reading again, so that datagrams are read and
+	// answered several per system call: less CPU per message for up to
+	// that much more latency. Zero reads again at once.
+	UDPLinger time.Duration
 	// UDPBuffer is the receive and send buffer size asked of each UDP
 	// socket (the system may cap it: net.core.rmem_max on Linux); bursts
 	// beyond what the buffer holds are lost. Zero means DefaultUDPBuffer,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -115,6 +116,11 @@ func (s *udpSocket) readLoop() {
 			s.handle(&msgs[i])
 		}
 		s.hold(false)
+		if d := t.cfg.UDPLinger; d > 0 && n < len(msgs)/4 {
+			// A thin batch: let a few more datagrams arrive, so that the
+			// next read and the writes it causes carry several at once.
+			time.Sleep(d)
+		}
 	}
 }
 
