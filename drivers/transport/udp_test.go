@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -162,5 +163,39 @@ func TestUDPDualStack(t *testing.T) {
 				t.Fatalf("%s got %q", host, got.Data)
 			}
 		}
+	}
+}
+
+// Answers sent from the Handler while a read batch is handled are held
+// and written together after it; with UDPLinger the reader waits after a
+// thin batch. Every answer still arrives, in order per sender.
+func TestUDPHeldAnswers(t *testing.T) {
+	const n = 50
+	var echo *Transport
+	echo = New(Config{UDPLinger: time.Millisecond, Handler: func(p Packet) {
+		if p.Data != nil {
+			echo.Send(p.From, p.Data) // held until the batch is done
+		}
+	}})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		echo.Shutdown(ctx)
+	})
+	eAddr := must[netip.AddrPort](t)(echo.ListenUDP("127.0.0.1:0"))
+	a, as := start(t, Config{})
+	must[netip.AddrPort](t)(a.ListenUDP("127.0.0.1:0"))
+	for i := range n {
+		if err := a.Send(effects.Peer{Addr: eAddr, Transport: effects.UDP}, sipMsg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if p := as.next(t); !bytes.Equal(p.Data, sipMsg(i)) {
+			t.Fatalf("answer %d: %q", i, p.Data)
+		}
+	}
+	if s := echo.Stats().Of(effects.UDP); s.MsgsOut != n {
+		t.Errorf("echo counted %d sent", s.MsgsOut)
 	}
 }
