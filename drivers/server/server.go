@@ -130,7 +130,6 @@ type server struct {
 	draining atomic.Bool
 	host     string
 	port     uint16
-	cores    []*proxycore.Proxy
 	// started is closed once rt is set: the transport's goroutines,
 	// which start before, read rt only after it.
 	started chan struct{}
@@ -198,7 +197,6 @@ func (s *server) run(ctx context.Context) error {
 			if err != nil {
 				panic(err)
 			}
-			s.cores = append(s.cores, p)
 			return idleProxy{p}
 		},
 		Overload: s.overloaded,
