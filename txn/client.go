@@ -27,6 +27,7 @@ func (l *Layer) NewClient(now effects.Time, req *message.Message, to effects.Pee
 	if l.lookup(k) != nil {
 		return 0, out, ErrExists
 	}
+	to = l.congestionControlled(req, to)
 	if l.live >= l.cfg.MaxTransactions {
 		return 0, out, ErrOverload
 	}
@@ -184,4 +185,21 @@ func (l *Layer) Abandon(now effects.Time, id ID, out []effects.Effect) []effects
 	}
 	t.outcome = true
 	return l.terminate(t, out)
+}
+
+// congestionControlled moves a request too large for UDP to TCP (RFC 3261
+// §18.1.1): the top Via's transport changes with it, and the request goes
+// to the same address over TCP (a new connection, unless the driver has
+// one to it). A Via that cannot be rewritten leaves the request on UDP.
+func (l *Layer) congestionControlled(req *message.Message, to effects.Peer) effects.Peer {
+	if to.Transport != effects.UDP || l.cfg.MaxUDPRequest < 0 || req.Size() <= l.cfg.MaxUDPRequest {
+		return to
+	}
+	v := req.TopVia()
+	v.Transport = "TCP"
+	if err := req.ReplaceTopVia(v); err != nil {
+		return to
+	}
+	to.Transport, to.Conn = effects.TCP, 0
+	return to
 }

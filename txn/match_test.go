@@ -336,3 +336,53 @@ func TestTryingTimestamp(t *testing.T) {
 		t.Errorf("Timestamp %q", ts)
 	}
 }
+
+// RFC 3261 §18.1.1: a request larger than 1300 bytes (the path MTU being
+// unknown) goes over TCP, its top Via saying so, with no retransmission
+// timer; a small one stays on UDP; MaxUDPRequest -1 never switches.
+func TestLargeRequestOverTCP(t *testing.T) {
+	to := effects.Peer{Addr: netip.MustParseAddrPort("192.0.2.2:5060"), Transport: effects.UDP}
+	tests := []struct {
+		name   string
+		body   int
+		max    int
+		wantTr effects.Transport
+	}{
+		{"small: UDP", 100, 0, effects.UDP},
+		{"over 1300 bytes: TCP", 1500, 0, effects.TCP},
+		{"over 1300 bytes, switching off: UDP", 1500, -1, effects.UDP},
+		{"over a configured 4000: UDP", 1500, 4000, effects.UDP},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := New(Config{MaxUDPRequest: tc.max})
+			req := request("INVITE", effects.UDP, ident.Seeded(1))
+			if err := req.SetBody("application/sdp", []byte(strings.Repeat("a", tc.body))); err != nil {
+				t.Fatal(err)
+			}
+			_, out, err := l.NewClient(0, req, to, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent *effects.Effect
+			timerA := false
+			for i := range out {
+				switch {
+				case out[i].Kind == effects.Send:
+					sent = &out[i]
+				case out[i].Kind == effects.SetTimer && out[i].After == t1:
+					timerA = true
+				}
+			}
+			if sent == nil {
+				t.Fatal("nothing sent")
+			}
+			if sent.To.Transport != tc.wantTr || effects.ParseTransport(sent.Msg.TopVia().Transport) != tc.wantTr {
+				t.Errorf("sent over %v with Via %s, want %v", sent.To.Transport, sent.Msg.TopVia().Transport, tc.wantTr)
+			}
+			if timerA != (tc.wantTr == effects.UDP) {
+				t.Errorf("Timer A set: %v over %v", timerA, tc.wantTr)
+			}
+		})
+	}
+}

@@ -64,6 +64,11 @@ type Config struct {
 	RetryAfter uint32
 	// Limits bound the messages the Layer parses (nil: parser defaults).
 	Limits *parser.Limits
+	// MaxUDPRequest is the largest request a client transaction sends
+	// over UDP (RFC 3261 §18.1.1: within 200 bytes of the path MTU, or
+	// 1300 bytes when it is unknown); a larger one goes over TCP instead,
+	// its top Via saying so. Default 1300; negative never switches.
+	MaxUDPRequest int
 }
 
 func (c Config) withDefaults() Config {
@@ -84,6 +89,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTransactions <= 0 {
 		c.MaxTransactions = 200000
+	}
+	if c.MaxUDPRequest == 0 {
+		c.MaxUDPRequest = 1300
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = 5
