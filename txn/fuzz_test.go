@@ -30,6 +30,7 @@ func FuzzLayer(f *testing.F) {
 		type final struct {
 			id   ID
 			resp *message.Message
+			req  *message.Message
 		}
 		var finals []final
 		pick := func(b byte, n int) int { return int(b) % n }
@@ -72,7 +73,7 @@ func FuzzLayer(f *testing.F) {
 						if out, err := h.l.Respond(h.now, id, resp, nil); err == nil {
 							effs = h.take(out)
 							if resp.StatusCode() >= 200 {
-								finals = append(finals, final{id, resp})
+								finals = append(finals, final{id, resp, r})
 							}
 						}
 					}
@@ -80,7 +81,7 @@ func FuzzLayer(f *testing.F) {
 			case 6: // an ACK for a final response we sent
 				if len(finals) > 0 {
 					fin := finals[pick(arg, len(finals))]
-					if r := h.l.Request(fin.id); r != nil && r.Method() == "INVITE" {
+					if r := fin.req; r.Method() == "INVITE" {
 						if ack, err := message.AckFor(r, fin.resp); err == nil {
 							effs = h.receive(ack, alice)
 						}

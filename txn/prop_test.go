@@ -310,7 +310,7 @@ func runServer(sc scenario) string {
 			}
 		case 1, 2: // the TU answers
 			code := codes[a.Arg%len(codes)]
-			resp := response(h.l.Request(id), code)
+			resp := response(req, code)
 			var err error
 			effs, err = h.l.Respond(h.now, id, resp, nil)
 			if err != nil {

@@ -61,7 +61,7 @@ func (l *Layer) request(now effects.Time, m *message.Message, from effects.Peer,
 		k = ServerInvite
 	}
 	t := l.alloc(k)
-	t.req, t.recvAt = m, now
+	t.req, t.cseq, t.recvAt = m, m.CSeq(), now
 	t.peer = responseDest(m.TopVia(), from)
 	t.reliable = from.Transport.Reliable()
 	l.insert(t, serverKey(m, method))
@@ -141,8 +141,8 @@ func (l *Layer) Respond(now effects.Time, id ID, resp *message.Message, out []ef
 	if resp == nil || resp.IsRequest() {
 		return out, fmt.Errorf("%w: not a response", ErrInvalid)
 	}
-	if resp.CSeq() != t.req.CSeq() {
-		return out, fmt.Errorf("%w: response CSeq %v for request CSeq %v", ErrInvalid, resp.CSeq(), t.req.CSeq())
+	if resp.CSeq() != t.cseq {
+		return out, fmt.Errorf("%w: response CSeq %v for request CSeq %v", ErrInvalid, resp.CSeq(), t.cseq)
 	}
 	code := resp.StatusCode()
 	out = l.disarm(t, Trying100, out)
@@ -155,10 +155,10 @@ func (l *Layer) Respond(now effects.Time, id ID, resp *message.Message, out []ef
 				t.last = resp
 			case code < 300:
 				// RFC 6026 §7.1: Accepted; the TU retransmits the 2xx.
-				t.state, t.last = Accepted, nil
+				t.state, t.last, t.req = Accepted, nil, nil
 				out = l.arm(t, TimerL, 64*l.cfg.T1, out)
 			default:
-				t.state, t.last, t.tag = Completed, resp, resp.ToTag()
+				t.state, t.last, t.tag, t.req = Completed, resp, resp.ToTag(), nil
 				if !t.reliable {
 					t.interval = l.cfg.T1
 					out = l.arm(t, TimerG, t.interval, out)
@@ -181,7 +181,7 @@ func (l *Layer) Respond(now effects.Time, id ID, resp *message.Message, out []ef
 			t.state = Proceeding
 			return out, nil
 		}
-		t.state = Completed
+		t.state, t.req = Completed, nil
 		if t.reliable {
 			return l.terminate(t, out), nil // Timer J is zero
 		}

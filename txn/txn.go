@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/parser"
 )
@@ -219,7 +220,11 @@ type txn struct {
 	reliable bool
 	armed    uint16        // a bit per Timer that is pending
 	interval time.Duration // the current retransmit interval (A, E, G)
-	req      *message.Message
+	// req is the request, until the final response: a transaction that
+	// lingers for its timers (J, K, L, M, D, I) keeps only what matching
+	// and retransmission need, and the CSeq (cseq) that Respond checks.
+	req  *message.Message
+	cseq header.CSeq
 	// last is the response a server transaction retransmits (the latest
 	// provisional, or the final), or the ACK a client INVITE transaction
 	// re-sends for each retransmitted non-2xx final response.
@@ -271,7 +276,9 @@ func (l *Layer) State(id ID) (Kind, State, bool) {
 	return t.kind, t.state, true
 }
 
-// Request returns the request of a live transaction.
+// Request returns the request of a live transaction, until its final
+// response: then the transaction lets it go (it lingers only to absorb
+// retransmissions), and Request returns nil.
 func (l *Layer) Request(id ID) *message.Message {
 	if t := l.get(id); t != nil {
 		return t.req
