@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.GCPercent != 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
 	}
-	s := &server{cfg: cfg, db: &db{users: cfg.Users}, started: make(chan struct{})}
+	s := &server{cfg: cfg, db: &db{}, started: make(chan struct{})}
 	return s.run(ctx)
 }
 
@@ -184,15 +184,15 @@ func (s *server) run(ctx context.Context) error {
 		Transport: sender{s.tr},
 		Logger:    log,
 		NewCore: func(i int) loop.Core {
-			reg, err := registrar.New(registrar.Config{Domains: s.cfg.Domains, Auth: realm, Gen: gen})
+			reg, err := registrar.NewShared(registrar.Config{Domains: s.cfg.Domains, Auth: realm, Gen: gen}, s.db, s.cfg.Users)
 			if err != nil {
 				panic(err) // the configuration was checked above
 			}
 			p, err := proxycore.New(proxycore.Config{
 				Gen: gen, Host: s.host, Port: s.port, Ports: s.ports(addrs), Aliases: s.aliases(addrs),
 				Domains: s.cfg.Domains, RecordRoute: s.cfg.RecordRoute,
-				Registrar: &shared{reg: reg, db: s.db},
-				Location:  s.db.lookup,
+				Registrar: reg,
+				Location:  s.db.Lookup,
 			})
 			if err != nil {
 				panic(err)
@@ -417,17 +417,24 @@ type idleProxy struct{ *proxycore.Proxy }
 
 func (p idleProxy) Idle() bool { return p.Contexts() == 0 && p.Transactions().Len() == 0 }
 
-// db is the location store and the users, shared by the shards.
+// db is the location store the shards share (registrar.Bindings).
 type db struct {
 	mu    sync.Mutex
 	store location.Store
-	users map[string]string
 }
 
-func (d *db) lookup(now effects.Time, aor uri.URI) []location.Binding {
+// Lookup reads the bindings of aor.
+func (d *db) Lookup(now effects.Time, aor uri.URI) []location.Binding {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.store.Lookup(now, aor)
+}
+
+// Apply updates the bindings of aor.
+func (d *db) Apply(now effects.Time, aor uri.URI, u location.Update) ([]location.Binding, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.store.Apply(now, aor, u)
 }
 
 func (d *db) expire(now effects.Time) {
@@ -440,57 +447,6 @@ func (d *db) counts() (int, int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.store.Len(), d.store.Count()
-}
-
-// shared is a shard's registrar whose questions are answered at once from
-// the shared db (as registrar.Memory does for one core).
-type shared struct {
-	reg *registrar.Registrar
-	db  *db
-}
-
-func (r *shared) Serves(u uri.URI) bool { return r.reg.Serves(u) }
-
-func (r *shared) Handle(now effects.Time, id uint64, req *message.Message, from effects.Peer, out []effects.Effect) ([]effects.Effect, error) {
-	start := len(out)
-	out, err := r.reg.Handle(now, id, req, from, out)
-	if err != nil {
-		return out, err
-	}
-	for i := start; i < len(out); {
-		e := out[i]
-		if e.Kind != effects.Deliver || !question(e.Event.Kind) {
-			i++
-			continue
-		}
-		out = append(out[:i], out[i+1:]...)
-		out = r.answer(now, e.Event, out)
-	}
-	return out, nil
-}
-
-func question(k effects.EventKind) bool {
-	return k == effects.RegistrarCredentials || k == effects.RegistrarLoad || k == effects.RegistrarStore
-}
-
-func (r *shared) answer(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
-	p, ok := r.reg.Pending(ev.ID)
-	if !ok {
-		return out
-	}
-	switch ev.Kind {
-	case effects.RegistrarCredentials:
-		pass, found := r.db.users[p.Username]
-		out, _ = r.reg.Credentials(now, ev.ID, digest.Credentials{Username: p.Username, Password: pass}, found, out)
-	case effects.RegistrarLoad:
-		out, _ = r.reg.Bindings(now, ev.ID, r.db.lookup(now, p.AOR), nil, out)
-	case effects.RegistrarStore:
-		r.db.mu.Lock()
-		_, err := r.db.store.Apply(now, p.AOR, p.Update)
-		r.db.mu.Unlock()
-		out, _ = r.reg.Stored(now, ev.ID, err, out)
-	}
-	return out
 }
 
 // tlsConfig loads the certificate, or makes a self-signed one.

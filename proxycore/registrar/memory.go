@@ -22,6 +22,11 @@ type Memory struct {
 	Registrar *Registrar
 	// Store holds the bindings.
 	Store *location.Store
+	// Shared, when set, is used for the bindings' look-ups and updates
+	// instead of Store: a store several registrars share (each event loop
+	// of a server has its own Registrar), guarded by its owner. Expiry
+	// (Timer) then stays the owner's too.
+	Shared Bindings
 	// Users returns the credentials of a user in a realm, and false if
 	// there is no such user. Hashed user names (RFC 7616 §3.4.4) arrive
 	// as they are; NewMemory's map does not know them.
@@ -45,11 +50,43 @@ func NewMemory(cfg Config, store *location.Store, users map[string]string) (*Mem
 	if store == nil {
 		return nil, fmt.Errorf("%w: Memory needs a Store", ErrConfig)
 	}
+	return newMemory(r, store, users), nil
+}
+
+// NewShared returns a Memory with a new Registrar for cfg whose bindings
+// are in a store several registrars share (see Memory.Shared).
+func NewShared(cfg Config, shared Bindings, users map[string]string) (*Memory, error) {
+	r, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if shared == nil {
+		return nil, fmt.Errorf("%w: NewShared needs a store", ErrConfig)
+	}
+	m := newMemory(r, nil, users)
+	m.Shared = shared
+	return m, nil
+}
+
+func newMemory(r *Registrar, store *location.Store, users map[string]string) *Memory {
 	lookup := func(name, _ string) (digest.Credentials, bool) {
 		pw, ok := users[name]
 		return digest.Credentials{Username: name, Password: pw}, ok
 	}
-	return &Memory{Registrar: r, Store: store, Users: lookup}, nil
+	return &Memory{Registrar: r, Store: store, Users: lookup}
+}
+
+// Bindings is a location store as a registrar uses it.
+type Bindings interface {
+	Lookup(now effects.Time, aor uri.URI) []location.Binding
+	Apply(now effects.Time, aor uri.URI, u location.Update) ([]location.Binding, error)
+}
+
+func (m *Memory) bindings() Bindings {
+	if m.Shared != nil {
+		return m.Shared
+	}
+	return m.Store
 }
 
 // Handle processes a REGISTER like Registrar.Handle, answering its
@@ -93,9 +130,9 @@ func (m *Memory) reply(now effects.Time, ev effects.Event, out []effects.Effect)
 		c, found := m.Users(p.Username, p.Realm)
 		out, _ = m.Registrar.Credentials(now, ev.ID, c, found, out)
 	case effects.RegistrarLoad:
-		out, _ = m.Registrar.Bindings(now, ev.ID, m.Store.Lookup(now, p.AOR), nil, out)
+		out, _ = m.Registrar.Bindings(now, ev.ID, m.bindings().Lookup(now, p.AOR), nil, out)
 	case effects.RegistrarStore:
-		_, err := m.Store.Apply(now, p.AOR, p.Update)
+		_, err := m.bindings().Apply(now, p.AOR, p.Update)
 		out, _ = m.Registrar.Stored(now, ev.ID, err, out)
 	}
 	return out
@@ -104,13 +141,16 @@ func (m *Memory) reply(now effects.Time, ev effects.Event, out []effects.Effect)
 // Lookup returns the live bindings of aor, sorted by q: a proxy's target
 // set.
 func (m *Memory) Lookup(now effects.Time, aor uri.URI) []location.Binding {
-	return m.Store.Lookup(now, aor)
+	return m.bindings().Lookup(now, aor)
 }
 
 // Expire releases the bindings expired at now (call it when Timer fires)
 // and asks for the timer again if bindings are left.
 func (m *Memory) Expire(now effects.Time, out []effects.Effect) []effects.Effect {
 	m.armed = false
+	if m.Store == nil {
+		return out // a shared store: expiry is its owner's
+	}
 	m.Store.Expire(now)
 	return m.arm(now, out)
 }

@@ -322,3 +322,47 @@ func TestErrors(t *testing.T) {
 		t.Errorf("no Gen: %v", err)
 	}
 }
+
+// countingStore is a shared store that counts what reaches it.
+type countingStore struct {
+	store           location.Store
+	lookups, writes int
+}
+
+func (c *countingStore) Lookup(now effects.Time, aor uri.URI) []location.Binding {
+	c.lookups++
+	return c.store.Lookup(now, aor)
+}
+
+func (c *countingStore) Apply(now effects.Time, aor uri.URI, u location.Update) ([]location.Binding, error) {
+	c.writes++
+	return c.store.Apply(now, aor, u)
+}
+
+// A Memory over a shared store (NewShared) reads and writes the bindings
+// there, not in a Store of its own; two registrars sharing it see each
+// other's bindings.
+func TestShared(t *testing.T) {
+	shared := &countingStore{}
+	cfg := registrar.Config{Domains: []string{"biloxi.example.com"}, Gen: ident.Seeded(3)}
+	a, err := registrar.NewShared(cfg, shared, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := registrar.NewShared(cfg, shared, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := answer(t, a, 0, register(t, nil)); resp.StatusCode() != 200 {
+		t.Fatalf("REGISTER: %s", resp.StartLine())
+	}
+	if shared.writes != 1 || shared.lookups == 0 {
+		t.Errorf("shared store: %d lookups, %d writes", shared.lookups, shared.writes)
+	}
+	if got := b.Lookup(0, mustURI("sip:bob@biloxi.example.com")); len(got) != 1 {
+		t.Errorf("the other registrar sees %d bindings", len(got))
+	}
+	if _, err := registrar.NewShared(cfg, nil, nil); err == nil {
+		t.Error("NewShared without a store")
+	}
+}
