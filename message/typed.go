@@ -24,35 +24,9 @@ func All[T any, P header.Value[T]](m *Message) ([]T, error) {
 			return vals, nil
 		}
 	}
-	var vals []T
-	found := false
-	for i := range m.x.Fields {
-		f := &m.x.Fields[i]
-		if !matches(f, id, name) {
-			continue
-		}
-		found = true
-		if !id.IsList() {
-			var v T
-			if err := P(&v).Parse(f.RawValue()); err != nil {
-				return nil, m.fieldError(i, parser.ErrHeaderValue, err)
-			}
-			vals = append(vals, v)
-			continue
-		}
-		if id.AllowsEmpty() && f.RawValue() == "" {
-			continue
-		}
-		for e, ok := range header.Elements(f.RawValue()) {
-			if !ok || e == "" {
-				return nil, m.fieldError(i, parser.ErrHeaderValue, header.ErrSyntax)
-			}
-			var v T
-			if err := P(&v).Parse(e); err != nil {
-				return nil, m.fieldError(i, parser.ErrHeaderValue, err)
-			}
-			vals = append(vals, v)
-		}
+	vals, found, err := parseValues[T, P](m, id, name, nil, -1)
+	if err != nil {
+		return nil, err
 	}
 	if !found {
 		return nil, nil // nothing to parse, nothing worth caching
@@ -63,6 +37,46 @@ func All[T any, P header.Value[T]](m *Message) ([]T, error) {
 	}
 	m.cache[key] = vals
 	return vals, nil
+}
+
+// parseValues appends to dst the values of the header fields named
+// name (id), in order, at most limit of them (negative: all), and reports
+// whether the message has such a field.
+func parseValues[T any, P header.Value[T]](m *Message, id header.ID, name string, dst []T, limit int) ([]T, bool, error) {
+	found := false
+	for i := range m.x.Fields {
+		f := &m.x.Fields[i]
+		if !matches(f, id, name) {
+			continue
+		}
+		found = true
+		if !id.IsList() {
+			var v T
+			if err := P(&v).Parse(f.RawValue()); err != nil {
+				return nil, true, m.fieldError(i, parser.ErrHeaderValue, err)
+			}
+			if dst = append(dst, v); len(dst) == limit {
+				return dst, true, nil
+			}
+			continue
+		}
+		if id.AllowsEmpty() && f.RawValue() == "" {
+			continue
+		}
+		for e, ok := range header.Elements(f.RawValue()) {
+			if !ok || e == "" {
+				return nil, true, m.fieldError(i, parser.ErrHeaderValue, header.ErrSyntax)
+			}
+			var v T
+			if err := P(&v).Parse(e); err != nil {
+				return nil, true, m.fieldError(i, parser.ErrHeaderValue, err)
+			}
+			if dst = append(dst, v); len(dst) == limit {
+				return dst, true, nil
+			}
+		}
+	}
+	return dst, found, nil
 }
 
 // First returns the first value of the header whose typed value is T, and
@@ -84,33 +98,12 @@ func First[T any, P header.Value[T]](m *Message) (T, bool, error) {
 	}
 	// Parse only as far as the first value: a proxy reading the top Route
 	// of a long route set need not parse the rest.
-	for i := range m.x.Fields {
-		f := &m.x.Fields[i]
-		if !matches(f, id, name) {
-			continue
-		}
-		if !id.IsList() {
-			var v T
-			if err := P(&v).Parse(f.RawValue()); err != nil {
-				return zero, false, m.fieldError(i, parser.ErrHeaderValue, err)
-			}
-			return v, true, nil
-		}
-		if id.AllowsEmpty() && f.RawValue() == "" {
-			continue
-		}
-		for e, ok := range header.Elements(f.RawValue()) {
-			if !ok || e == "" {
-				return zero, false, m.fieldError(i, parser.ErrHeaderValue, header.ErrSyntax)
-			}
-			var v T
-			if err := P(&v).Parse(e); err != nil {
-				return zero, false, m.fieldError(i, parser.ErrHeaderValue, err)
-			}
-			return v, true, nil
-		}
+	var one [1]T
+	vals, _, err := parseValues[T, P](m, id, name, one[:0], 1)
+	if err != nil || len(vals) == 0 {
+		return zero, false, err
 	}
-	return zero, false, nil
+	return vals[0], true, nil
 }
 
 // render returns the text of one typed value after checking that it is
