@@ -41,7 +41,7 @@ type Proxy struct {
 	timers   map[effects.TimerID]bool
 	pend     pending
 	seq      uint64
-	spare    [][]effects.Effect
+	spare    effects.Buffers
 }
 
 // New returns a Proxy with the given configuration.
@@ -123,22 +123,9 @@ func (p *Proxy) route(now effects.Time, effs, out []effects.Effect) []effects.Ef
 	return out
 }
 
-func (p *Proxy) buf() []effects.Effect {
-	if n := len(p.spare); n > 0 {
-		b := p.spare[n-1]
-		p.spare = p.spare[:n-1]
-		return b
-	}
-	return make([]effects.Effect, 0, 8)
-}
+func (p *Proxy) buf() []effects.Effect { return p.spare.Get() }
 
-func (p *Proxy) release(b []effects.Effect) {
-	if cap(b) == 0 || cap(b) > 256 || len(p.spare) >= 8 {
-		return
-	}
-	clear(b)
-	p.spare = append(p.spare, b[:0])
-}
+func (p *Proxy) release(b []effects.Effect) { p.spare.Put(b) }
 
 // txnEvent handles one event of the transaction layer.
 func (p *Proxy) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {

@@ -167,7 +167,7 @@ type UA struct {
 	byDialog map[dialog.ID]*session
 	byTxn    map[txn.ID]txnRole
 	timers   map[effects.TimerID]timerRole
-	spare    [][]effects.Effect // buffers for the transaction layer's effects
+	spare    effects.Buffers // buffers for the transaction layer's effects
 	nextTmr  uint64
 	// merged remembers requests outside a dialog that are being served, to
 	// detect a merged request (§8.2.2.2).
@@ -296,24 +296,11 @@ func (u *UA) route(now effects.Time, effs []effects.Effect, out []effects.Effect
 // buf returns an empty buffer for the transaction layer's effects. Calls
 // nest (handling an event may respond, which routes more effects), so the
 // spare buffers are a stack.
-func (u *UA) buf() []effects.Effect {
-	if n := len(u.spare); n > 0 {
-		b := u.spare[n-1]
-		u.spare = u.spare[:n-1]
-		return b
-	}
-	return make([]effects.Effect, 0, 8)
-}
+func (u *UA) buf() []effects.Effect { return u.spare.Get() }
 
 // release takes back a buffer from buf, cleared so that it holds on to no
 // message.
-func (u *UA) release(b []effects.Effect) {
-	if cap(b) == 0 || cap(b) > 256 || len(u.spare) >= 8 {
-		return
-	}
-	clear(b)
-	u.spare = append(u.spare, b[:0])
-}
+func (u *UA) release(b []effects.Effect) { u.spare.Put(b) }
 
 // txnRole is what a transaction is for.
 type txnRole struct {

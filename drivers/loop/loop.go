@@ -274,7 +274,7 @@ type Shard struct {
 	inbox  chan item
 	wake   chan struct{}
 	timers timers.Queue
-	spare  [][]effects.Effect // effect buffers, a stack: handling nests
+	spare  effects.Buffers // effect buffers: handling nests
 	// mu guards the core and everything below: the shard's goroutine
 	// and, when it is free, a transport's goroutine handling a message
 	// inline hold it.
@@ -405,22 +405,9 @@ func (s *Shard) handle(it item) {
 }
 
 // buffer returns an empty effect buffer; release gives it back.
-func (s *Shard) buffer() []effects.Effect {
-	if n := len(s.spare); n > 0 {
-		b := s.spare[n-1]
-		s.spare = s.spare[:n-1]
-		return b
-	}
-	return make([]effects.Effect, 0, 16)
-}
+func (s *Shard) buffer() []effects.Effect { return s.spare.Get() }
 
-func (s *Shard) release(b []effects.Effect) {
-	if cap(b) > 1024 || len(s.spare) >= 8 {
-		return
-	}
-	clear(b)
-	s.spare = append(s.spare, b[:0])
-}
+func (s *Shard) release(b []effects.Effect) { s.spare.Put(b) }
 
 func (s *Shard) fireTimers() {
 	for {
