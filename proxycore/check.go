@@ -72,15 +72,17 @@ func (s *self) ourVia(v header.Via) bool {
 // responsible reports whether the Request-URI's domain is one the proxy
 // routes for (RFC 3261 §16.5).
 func (s *self) responsible(u uri.URI) bool {
-	if len(s.domains) == 0 {
-		return true
-	}
+	return len(s.domains) == 0 || s.domain(u.Host) || s.ours(u)
+}
+
+// domain reports whether host is one of the domains the proxy serves.
+func (s *self) domain(host string) bool {
 	for _, d := range s.domains {
-		if strings.EqualFold(d, u.Host) {
+		if strings.EqualFold(d, host) {
 			return true
 		}
 	}
-	return s.ours(u)
+	return false
 }
 
 // verdict is the outcome of validation: 0 to proceed, or the status to

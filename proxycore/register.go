@@ -2,7 +2,6 @@ package proxycore
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
@@ -94,7 +93,7 @@ func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 		// An address of record of ours that nobody registered: 404. A
 		// Request-URI that names another port of one of our hosts names
 		// another server there: it is routed as it is.
-		if p.self.ours(ruri) || p.servesDomain(ruri.Host) && (ruri.Port == 0 || ruri.Port == p.self.port || slices.Contains(p.self.ports, ruri.Port)) {
+		if p.self.ours(ruri) || p.self.domain(ruri.Host) && (ruri.Port == 0 || ruri.Port == p.self.port || slices.Contains(p.self.ports, ruri.Port)) {
 			return Decision{Code: 404, Reason: "Not Found"}
 		}
 		return RequestURI()
@@ -104,15 +103,6 @@ func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 		targets = append(targets, BindingTarget(&bindings[i]))
 	}
 	return ProxyTo(targets...)
-}
-
-func (p *Proxy) servesDomain(host string) bool {
-	for _, d := range p.cfg.Domains {
-		if strings.EqualFold(d, host) {
-			return true
-		}
-	}
-	return false
 }
 
 // BindingTarget is the target a location binding gives (RFC 3261 §16.5,
