@@ -163,7 +163,10 @@ func (r *Runtime) ShardFor(callID []byte) *Shard {
 // reports false when the shard is overloaded (after Config.Overload has
 // had the message).
 func (r *Runtime) Receive(data []byte, from effects.Peer, local netip.AddrPort) bool {
-	s := r.ShardFor(CallID(data))
+	s := r.shards[0]
+	if len(r.shards) > 1 {
+		s = r.ShardFor(CallID(data)) // no need to find the Call-ID for one shard
+	}
 	select {
 	case <-r.done:
 		return false // stopped
