@@ -197,12 +197,6 @@ func (r *Runtime) Receive(data []byte, from effects.Peer, local netip.AddrPort) 
 	return true
 }
 
-// KeepAlive hands a CRLF ping to every shard's core that may own the flow:
-// the first shard answers it (transport-level pongs need no core).
-func (r *Runtime) KeepAlive(from effects.Peer) bool {
-	return r.shards[0].post(item{in: effects.Input{Kind: effects.KeepAlive, From: from}})
-}
-
 // ConnClosed tells every shard a connection closed.
 func (r *Runtime) ConnClosed(conn effects.ConnID) {
 	for _, s := range r.shards {
