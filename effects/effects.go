@@ -427,7 +427,7 @@ const (
 const (
 	// ProxyRequest: a new request (Msg, from From) needs a routing decision
 	// (RFC 3261 §16.5); answer it with proxycore.Proxy.Decide and the
-	// event's ID.
+	// event's ID. Msg is the proxy's own: read it, do not change it.
 	ProxyRequest EventKind = iota + 128
 	// ProxyCredentials: the request ID (Msg) carries Proxy-Authorization
 	// credentials for the proxy's realm; look up the user the credentials

@@ -264,54 +264,71 @@ var errRoute = errors.New("proxycore: malformed Route")
 // router wrote from our Record-Route is replaced by the last Route; our own
 // top Route is removed; a maddr naming us is stripped.
 func (s *self) preprocess(m *message.Message) error {
+	_, err := s.preprocessed(m, false)
+	return err
+}
+
+// preprocessed is preprocess that leaves m alone when copy is set: the
+// first change is made to a clone, which it returns (m itself when nothing
+// changes). A stateful proxy keeps the request as received this way and
+// pays for a copy only when the route needs one.
+func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, error) {
+	w := m
+	edit := func() *message.Message {
+		if copy && w == m {
+			w = m.Clone()
+		}
+		return w
+	}
 	ru := m.RequestURI()
 	if !m.Has("Route") {
-		return s.stripMaddr(m)
+		return w, s.stripMaddr(m, edit)
 	}
 	if !s.ours(ru) {
 		// The common case: only the top Route matters.
 		top, ok, err := message.First[header.Route](m)
 		if err != nil {
-			return fmt.Errorf("%w: %w", errRoute, err)
+			return w, fmt.Errorf("%w: %w", errRoute, err)
 		}
 		if ok && s.ours(top.URI) {
-			if _, err := m.RemoveTopRoute(); err != nil {
-				return fmt.Errorf("proxycore: removing our Route: %w", err)
+			if _, err := edit().RemoveTopRoute(); err != nil {
+				return w, fmt.Errorf("proxycore: removing our Route: %w", err)
 			}
 		}
-		return s.stripMaddr(m)
+		return w, s.stripMaddr(w, edit)
 	}
 	routes, err := message.All[header.Route](m)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errRoute, err)
+		return w, fmt.Errorf("%w: %w", errRoute, err)
 	}
 	if len(routes) > 0 && s.ours(ru) && ru.Params.Has("lr") {
 		last := routes[len(routes)-1]
 		rest := append([]header.Route(nil), routes[:len(routes)-1]...)
-		if err := m.SetRequestURI(last.URI); err != nil {
-			return fmt.Errorf("proxycore: strict route: %w", err)
+		if err := edit().SetRequestURI(last.URI); err != nil {
+			return w, fmt.Errorf("proxycore: strict route: %w", err)
 		}
-		if err := message.Set(m, rest...); err != nil {
-			return fmt.Errorf("proxycore: strict route: %w", err)
+		if err := message.Set(w, rest...); err != nil {
+			return w, fmt.Errorf("proxycore: strict route: %w", err)
 		}
 		routes = rest
 	}
 	if len(routes) > 0 && s.ours(routes[0].URI) {
-		if _, err := m.RemoveTopRoute(); err != nil {
-			return fmt.Errorf("proxycore: removing our Route: %w", err)
+		if _, err := edit().RemoveTopRoute(); err != nil {
+			return w, fmt.Errorf("proxycore: removing our Route: %w", err)
 		}
 	}
-	return s.stripMaddr(m)
+	return w, s.stripMaddr(w, edit)
 }
 
 // stripMaddr removes a maddr naming this proxy from the Request-URI
-// (§16.4), with the transport and port that went with it.
-func (s *self) stripMaddr(m *message.Message) error {
+// (§16.4), with the transport and port that went with it; edit gives the
+// message to change.
+func (s *self) stripMaddr(m *message.Message, edit func() *message.Message) error {
 	ru := m.RequestURI()
 	if maddr, ok := ru.Params.Get("maddr"); ok && s.isHost(maddr) {
 		ru = ru.WithoutParam("maddr").WithoutParam("transport")
 		ru.Port = 0
-		if err := m.SetRequestURI(ru); err != nil {
+		if err := edit().SetRequestURI(ru); err != nil {
 			return fmt.Errorf("proxycore: maddr: %w", err)
 		}
 	}

@@ -81,8 +81,9 @@ type branch struct {
 	seq         uint64
 	ctx         *rctx
 	target      Target
-	base        *message.Message // forwarded request, without our Via and Record-Route
-	sent        *message.Message // as sent last
+	breadth     int              // its Max-Breadth
+	base        *message.Message // the request while its next hop is being resolved
+	sent        *message.Message // as sent last, until a final response (for CANCEL)
 	peers       []effects.Peer   // DNS answers not tried yet
 	peer        effects.Peer     // where sent last
 	txn         txn.ID
@@ -186,38 +187,48 @@ func (p *Proxy) startNext(now effects.Time, c *rctx, out []effects.Effect) []eff
 // target's route set, Max-Breadth; then the next hop.
 func (p *Proxy) startBranch(now effects.Time, c *rctx, t Target, breadth int, out []effects.Effect) []effects.Effect {
 	p.seq++
-	b := &branch{seq: p.seq, ctx: c, target: t}
+	b := &branch{seq: p.seq, ctx: c, target: t, breadth: breadth}
 	c.branches = append(c.branches, b)
 	p.branches[b.seq] = b
-	m := c.fwd.Clone()
-	if !uri.Identical(m.RequestURI(), t.URI) {
-		if err := m.SetRequestURI(t.URI); err != nil {
-			return p.failed(now, b, 500, out)
-		}
+	m, code := p.branchRequest(b)
+	if code != 0 {
+		return p.failed(now, b, code, out)
 	}
-	if _, err := m.DecrementMaxForwards(); err != nil {
-		return p.failed(now, b, 483, out)
-	}
-	for i := len(t.Routes) - 1; i >= 0; i-- {
-		if err := m.PrependRoute(header.Route{URI: t.Routes[i]}); err != nil {
-			return p.failed(now, b, 500, out)
-		}
-	}
-	_ = message.Set(m, header.MaxBreadth(breadth))
-	b.base = m
 	if c.limit > 0 && c.fork != Parallel {
 		out = p.arm(b, timerLimit, c.limit, out)
 	}
 	if t.Peer.Addr.IsValid() {
-		return p.send(now, b, t.Peer, out)
+		return p.send(now, b, t.Peer, m, out)
 	}
 	h := hopFor(nextHop(m))
 	if h.peer.Addr.IsValid() {
-		return p.send(now, b, h.peer, out)
+		return p.send(now, b, h.peer, m, out)
 	}
-	b.resolving = true
+	b.resolving, b.base = true, m
 	return append(out, effects.Effect{Kind: effects.Resolve, Name: h.name, Service: h.service,
 		To: effects.Peer{Transport: h.transport}, Tag: ownBit | b.seq})
+}
+
+// branchRequest makes the request a branch forwards, without our Via and
+// Record-Route (steps 1 to 6), or the code of the failure.
+func (p *Proxy) branchRequest(b *branch) (*message.Message, int) {
+	t := b.target
+	m := b.ctx.fwd.Clone()
+	if !uri.Identical(m.RequestURI(), t.URI) {
+		if err := m.SetRequestURI(t.URI); err != nil {
+			return nil, 500
+		}
+	}
+	if _, err := m.DecrementMaxForwards(); err != nil {
+		return nil, 483
+	}
+	for i := len(t.Routes) - 1; i >= 0; i-- {
+		if err := m.PrependRoute(header.Route{URI: t.Routes[i]}); err != nil {
+			return nil, 500
+		}
+	}
+	_ = message.Set(m, header.MaxBreadth(b.breadth))
+	return m, 0
 }
 
 // resolved takes the DNS answer for a branch's next hop (RFC 3263 §4).
@@ -232,20 +243,22 @@ func (p *Proxy) resolved(in effects.Input, out []effects.Effect) []effects.Effec
 			b.peers = append(b.peers, effects.Peer{Addr: t.Addr, Transport: t.Transport})
 		}
 	}
+	m := b.base
+	b.base = nil
 	if len(b.peers) == 0 {
 		return p.failed(in.Now, b, 503, out)
 	}
 	next := b.peers[0]
 	b.peers = b.peers[1:]
-	return p.send(in.Now, b, next, out)
+	return p.send(in.Now, b, next, m, out)
 }
 
-// send sends the branch's request to peer in a new client transaction:
-// Record-Route and our Via added (RFC 3261 §16.6 steps 4 and 8), Timer C
-// started for an INVITE (step 11).
-func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, out []effects.Effect) []effects.Effect {
+// send sends the branch's request m (made by branchRequest, and now the
+// branch's own) to peer in a new client transaction: Record-Route and our
+// Via added (RFC 3261 §16.6 steps 4 and 8), Timer C started for an INVITE
+// (step 11).
+func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, m *message.Message, out []effects.Effect) []effects.Effect {
 	c := b.ctx
-	m := b.base.Clone()
 	if p.self.rr && m.ToTag() == "" && m.Method() != "REGISTER" {
 		if err := p.self.recordRoute(m, c.from.Transport, peer.Transport); err != nil {
 			return p.failed(now, b, 500, out)
@@ -269,6 +282,18 @@ func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, out []effec
 		out = p.arm(b, timerC, p.cfg.TimerC, out)
 	}
 	return out
+}
+
+// resend sends the branch's request again to its next DNS answer (RFC
+// 3263 §4.3), in a new client transaction with a new Via.
+func (p *Proxy) resend(now effects.Time, b *branch, out []effects.Effect) []effects.Effect {
+	next := b.peers[0]
+	b.peers = b.peers[1:]
+	m, code := p.branchRequest(b)
+	if code != 0 {
+		return p.branchDone(now, b, code, nil, out)
+	}
+	return p.send(now, b, next, m, out)
 }
 
 // arm sets one of the branch's timers.
@@ -404,15 +429,13 @@ func (p *Proxy) failed(now effects.Time, b *branch, code int, out []effects.Effe
 		return out
 	}
 	if (code == 503 || code == 408) && len(b.peers) > 0 && !b.ctx.cancelled && !b.cancelled {
-		next := b.peers[0]
-		b.peers = b.peers[1:]
 		if b.txn != 0 {
 			delete(p.clients, b.txn)
 			old := b.txn
 			b.txn = 0
 			out = p.abandon(now, old, out)
 		}
-		return p.send(now, b, next, out)
+		return p.resend(now, b, out)
 	}
 	return p.branchDone(now, b, code, nil, out)
 }
@@ -422,7 +445,7 @@ func (p *Proxy) branchDone(now effects.Time, b *branch, code int, resp *message.
 	if b.done {
 		return out
 	}
-	b.done, b.code, b.resp, b.resolving = true, code, resp, false
+	b.done, b.code, b.resp, b.resolving, b.base = true, code, resp, false, nil
 	out = p.disarm(b, timerLimit, out)
 	c := b.ctx
 	if code >= 600 {

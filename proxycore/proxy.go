@@ -172,7 +172,7 @@ func (p *Proxy) terminated(now effects.Time, id txn.ID, out []effects.Effect) []
 	}
 	if b := p.clients[id]; b != nil {
 		delete(p.clients, id)
-		b.txn = 0
+		b.txn, b.sent = 0, nil
 		if !b.done {
 			// Abandoned without an outcome.
 			out = p.failed(now, b, 408, out)
@@ -221,8 +221,10 @@ func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect
 // (§16.5): the application for a request outside a dialog with no Route
 // left and for a domain the proxy serves; the Request-URI otherwise.
 func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
-	m := c.req.Clone()
-	if err := p.self.preprocess(m); err != nil {
+	// c.req stays as received (responses are built from it); c.fwd is a
+	// copy only when the route preprocessing changes something.
+	m, err := p.self.preprocessed(c.req, true)
+	if err != nil {
 		return p.reply(now, c, 400, out)
 	}
 	c.fwd = m
@@ -287,6 +289,9 @@ func (p *Proxy) breadth(m *message.Message) int {
 
 // replyDecision answers the request as the application decided.
 func (p *Proxy) replyDecision(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
+	if c.req == nil {
+		return out // settled: the final response went long ago
+	}
 	resp, err := message.NewResponse(c.req, d.Code, d.Reason, message.ResponseOptions{Gen: p.cfg.Gen})
 	if err != nil {
 		return p.reply(now, c, 500, out)
@@ -302,6 +307,9 @@ func (p *Proxy) replyDecision(now effects.Time, c *rctx, d Decision, out []effec
 
 // reply answers the request context's request with code.
 func (p *Proxy) reply(now effects.Time, c *rctx, code int, out []effects.Effect) []effects.Effect {
+	if c.req == nil {
+		return out // settled: the final response went long ago
+	}
 	resp, err := message.NewResponse(c.req, code, "", message.ResponseOptions{Gen: p.cfg.Gen})
 	if err != nil {
 		return out
@@ -340,6 +348,18 @@ func (p *Proxy) sendFinal(now effects.Time, c *rctx, resp *message.Message, out 
 // maybeEnd releases c when its server transaction and all its branches
 // have ended.
 func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
+	if c.final && c.req != nil && c.activeBranches() == 0 {
+		// Settled: no response is built and no branch starts or fails
+		// over any more, yet the context lives on with its transactions
+		// (Timers L and M: 32 s over UDP). Let its messages go.
+		c.req, c.fwd = nil, nil
+		for _, b := range c.branches {
+			b.resp = nil
+			if b.txn == 0 {
+				b.sent = nil
+			}
+		}
+	}
 	if !c.srvGone || c.ended {
 		return out
 	}

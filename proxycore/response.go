@@ -32,6 +32,7 @@ func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []
 		}
 		return p.upstream(now, c, m, out)
 	case code < 300:
+		b.sent = nil // no CANCEL after a final response
 		out = p.disarm(b, timerC, out)
 		first := !c.final
 		if first || c.invite {
@@ -41,9 +42,12 @@ func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []
 		if first && c.invite {
 			out = p.cancelAll(now, c, out) // §16.7 step 10
 		}
-		out = p.branchDone(now, b, code, m, out)
+		// The 2xx went upstream (or is not needed): the branch keeps only
+		// its code, as finish never runs once a 2xx went.
+		out = p.branchDone(now, b, code, nil, out)
 		return p.maybeEnd(c, out)
 	}
+	b.sent = nil
 	out = p.disarm(b, timerC, out)
 	if code == 503 && len(b.peers) > 0 {
 		return p.failed(now, b, 503, out) // RFC 3263 §4.3: the next server
@@ -54,8 +58,11 @@ func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []
 // upstream forwards a response received on a branch to the client, with
 // our Via removed (§16.7 step 3): through the server transaction while it
 // lives, else by the next Via as a stateless proxy would (RFC 6026 §7.3).
+//
+// m is changed in place: a provisional or 2xx response is the proxy's alone
+// once the client transaction has passed it up (nothing keeps it).
 func (p *Proxy) upstream(now effects.Time, c *rctx, m *message.Message, out []effects.Effect) []effects.Effect {
-	fwd := m.Clone()
+	fwd := m
 	if _, err := fwd.RemoveTopVia(); err != nil {
 		return out
 	}
