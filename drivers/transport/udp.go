@@ -133,13 +133,19 @@ func (s *udpSocket) hold(on bool) {
 		s.outMu.Unlock()
 		return
 	}
-	held := s.held
+	held, arena := s.held, s.arena
 	s.batching = false
 	s.held, s.arena = nil, nil
 	s.outMu.Unlock()
 	if len(held) > 0 {
 		s.writeBatch(held)
+		clear(held)
 	}
+	// Only the reader holds and releases, so the buffers can go back for
+	// the next batch (queue appends to them only while batching).
+	s.outMu.Lock()
+	s.held, s.arena = held[:0], arena[:0]
+	s.outMu.Unlock()
 }
 
 // queue holds a datagram while a batch is being handled, and reports
