@@ -217,7 +217,7 @@ func (p *Proxy) startBranch(now effects.Time, c *rctx, t Target, breadth int, ou
 	}
 	b.resolving = true
 	return append(out, effects.Effect{Kind: effects.Resolve, Name: h.name, Service: h.service,
-		To: effects.Peer{Transport: h.transport}, Tag: ownBit | b.seq})
+		To: h.lookup(), Tag: ownBit | b.seq})
 }
 
 // resolved takes the DNS answer for a branch's next hop (RFC 3263 §4).

@@ -2,11 +2,13 @@ package sim_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/proxycore"
 	"github.com/sansip/sansip/sim"
 	"github.com/sansip/sansip/ua"
 )
@@ -44,5 +46,41 @@ func TestEarlyByeReleasesInvite(t *testing.T) {
 	}
 	if !strings.Contains(s.Trace(), "bob      send       -> alice    UDP BYE") {
 		t.Errorf("no BYE from Bob:\n%s", s.Trace())
+	}
+}
+
+// TestResolveKeepsPort: a proxy forwards to sip:bob@biloxi.example.com:5070,
+// a host name with an explicit port. RFC 3263 §4.2: the client looks up
+// the name's addresses (A, AAAA) and contacts each at the URI's port; the
+// Resolve effect carries it (To.Addr's port, as drivers/loop hands it to
+// drivers/dns). Bob listens on 5070 only; the name's records say 5060.
+func TestResolveKeepsPort(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stateful", true: "stateless"}[stateless], func(t *testing.T) {
+			s := sim.New(1)
+			alice := sim.Must(s.AddUA("alice", "192.0.2.1:5060", ua.Config{}))
+			bob := sim.Must(s.AddUA("bob", "192.0.2.2:5070", ua.Config{}))
+			var proxy *sim.Node
+			if stateless {
+				proxy = sim.Must(s.AddStateless("proxy", "192.0.2.10:5060", proxycore.Config{})).Node
+			} else {
+				proxy = sim.Must(s.AddProxy("proxy", "192.0.2.10:5060", proxycore.Config{})).Node
+			}
+			s.SetDNS("biloxi.example.com", effects.Target{Addr: netip.MustParseAddrPort("192.0.2.2:5060"), Transport: effects.UDP})
+			bob.Answering(sim.Callee{Ring: 180, After: time.Second, Answer: []byte(sdpAnswer)})
+			alice.HangupAfter(time.Second)
+			if _, err := alice.Call("sip:bob@biloxi.example.com:5070", ua.CallOptions{Dest: proxy.Peer(), Body: []byte(sdpOffer)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RunUntilQuiet(time.Hour); err != nil {
+				t.Fatal(s.Report(err))
+			}
+			if _, ok := alice.Last(effects.CallAnswered); !ok {
+				t.Fatalf("the call did not reach Bob:\n%s", s.Trace())
+			}
+			if err := s.CheckQuiet(); err != nil {
+				t.Fatal(s.Report(err))
+			}
+		})
 	}
 }
