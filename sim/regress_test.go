@@ -84,3 +84,42 @@ func TestResolveKeepsPort(t *testing.T) {
 		})
 	}
 }
+
+// TestTCP2xxRetransmitted: Bob answers over TCP, and the connection breaks
+// while his 200 is in flight. RFC 3261 §13.3.1.4: the UAS core retransmits
+// the 2xx, T1 doubling up to T2, until the ACK, "independent of whatever
+// transport protocols are used to send the response" (a hop further on may
+// be UDP; here, the connection that carried it broke). The next one goes
+// on a new connection, Alice acknowledges it, and the call is established
+// rather than torn down by Bob for want of an ACK. (Found by
+// TestBasicCallTCP, seed 83.)
+func TestTCP2xxRetransmitted(t *testing.T) {
+	s := sim.New(1)
+	alice := sim.Must(s.AddUA("alice", "TCP:192.0.2.1:5060", ua.Config{}))
+	bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", ua.Config{}))
+	bob.Answering(sim.Callee{Ring: 180, After: time.Second, Answer: []byte(sdpAnswer)})
+	alice.HangupAfter(time.Second)
+	s.At(effects.Time(1015*time.Millisecond), func() { // the 200 left at 1.01 s
+		if err := s.BreakConn(alice.Node, bob.Node); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := alice.Call("sip:bob@192.0.2.2;transport=tcp", ua.CallOptions{Body: []byte(sdpOffer)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunUntilQuiet(time.Hour); err != nil {
+		t.Fatal(s.Report(err))
+	}
+	if !strings.Contains(s.Trace(), "drop       <- bob      TCP 200 INVITE (connection closed)") {
+		t.Fatalf("the 200 was not lost with the connection:\n%s", s.Trace())
+	}
+	if _, ok := alice.Last(effects.CallAnswered); !ok {
+		t.Errorf("the call was not established:\n%s", s.Trace())
+	}
+	if ev, ok := bob.Last(effects.CallEnded); !ok || !errors.Is(ev.Err, ua.ErrRemoteBye) {
+		t.Errorf("Bob's call ended so: %+v\n%s", ev, s.Trace())
+	}
+	if err := s.CheckQuiet(); err != nil {
+		t.Fatal(s.Report(err))
+	}
+}
