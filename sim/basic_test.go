@@ -45,6 +45,44 @@ func basicCall(tl tally) scenario {
 	}
 }
 
+// TestBasicCallTCP runs TestBasicCall's call over TCP (RFC 3261 §18: one
+// connection, reused both ways), with the delays and jitter of a lossy
+// network but no loss, which a stream never has; instead, for most seeds,
+// the connection breaks at a random moment of the call (a NAT rebinding, a
+// crash of the peer's transport), losing what was in flight, and both
+// cores hear ConnClosed as from the drivers. Whatever the moment, the
+// outcome is one of TestBasicCall's, or a failure of the INVITE on the
+// broken connection with 503 (§8.1.3.1: a transport error counts as 503);
+// requests sent after the break open a new connection (§18.2.2).
+func TestBasicCallTCP(t *testing.T) {
+	t.Parallel()
+	tl := tally{}
+	defer func() { t.Log(tl) }()
+	forSeeds(t, basicCallTCP(tl))
+}
+
+// basicCallTCP is TestBasicCallTCP's scenario.
+func basicCallTCP(tl tally) scenario {
+	return func(seed uint64) (*sim.Sim, error) {
+		s := sim.New(seed)
+		w := watch(s)
+		alice := sim.Must(s.AddUA("alice", "TCP:192.0.2.1:5060", ua.Config{}))
+		bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", ua.Config{}))
+		s.SetDefaultLink(lossy(s))
+		r := s.Rand()
+		bob.Answering(sim.Callee{Ring: 180, After: time.Duration(r.IntN(3000)) * time.Millisecond, Answer: []byte(sdpAnswer)})
+		alice.HangupAfter(time.Duration(1000+r.IntN(9000)) * time.Millisecond)
+		if r.IntN(4) != 0 {
+			at := effects.Time(r.Int64N(int64(12 * time.Second)))
+			s.At(at, func() { _ = s.BreakConn(alice.Node, bob.Node) })
+		}
+		if _, err := alice.Call("sip:bob@192.0.2.2;transport=tcp", ua.CallOptions{Body: []byte(sdpOffer), Expires: giveUp}); err != nil {
+			return s, err
+		}
+		return s, expect{tally: tl, caller: alice, callees: []*sim.UANode{bob}, stream: true}.check(s, w)
+	}
+}
+
 // giveUp is how long a caller waits for an answer before it cancels
 // (CallOptions.Expires, RFC 3261 §13.2.1): the user hanging up. Every
 // callee answers well before, so only a call whose 2xx never arrived while
@@ -61,6 +99,9 @@ type expect struct {
 	// proxied: the call goes through proxies, which answer 100 at once and
 	// may fail it themselves (408 when a branch timed out).
 	proxied bool
+	// stream: the call runs over a stream transport whose connection may
+	// break: the INVITE may fail with 503 (a transport error, §8.1.3.1).
+	stream bool
 	// codes are more final responses the call may fail with (a callee
 	// that refuses, through a proxy).
 	codes []int
@@ -191,6 +232,11 @@ func (x expect) callerOutcome(w *wire, c call) error {
 		outcome = "established"
 		if end.Kind != effects.CallEnded || !oneOf(end.Err, ua.ErrHangup, ua.ErrRemoteBye) {
 			return fmt.Errorf("established call ended by %s: %s", end.Kind, c)
+		}
+	case end.Kind == effects.CallFailed && end.Code == 503 && x.stream:
+		outcome = "failed 503 on the broken connection"
+		if !errors.Is(end.Err, ua.ErrTransport) {
+			return fmt.Errorf("call failed with 503 but no transport error: %s", c)
 		}
 	case end.Kind == effects.CallFailed && !gotResponse:
 		outcome = "failed 408 by Timer B"

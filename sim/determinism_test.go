@@ -15,6 +15,7 @@ var scenarios = []struct {
 	run  func(tally) scenario
 }{
 	{"basic", basicCall},
+	{"basic over TCP", basicCallTCP},
 	{"two proxies", twoProxies},
 	{"parallel forking", parallelForking},
 	{"serial forking", serialForking},
