@@ -49,4 +49,35 @@
 //	id, err := alice.Call("sip:bob@192.0.2.2", ua.CallOptions{Body: offer})
 //	err = s.RunUntilQuiet(10 * time.Minute)
 //	err = s.CheckQuiet()
+//
+// # Nodes
+//
+// AddUA, AddProxy, AddRegistrarProxy, AddStateless and AddB2BUA make a
+// core from its configuration (the fields a test leaves zero filled in:
+// the identifier generator from the seed, the host and port from the
+// address, a Contact) and put it on the network; their nodes (UANode,
+// ProxyNode, StatelessNode, B2BUANode) embed *Node and expose the core.
+// Any other core goes on with Add: anything with Handle(effects.Input,
+// []effects.Effect) []effects.Effect, that may also say what it holds
+// (Leftover) and, when it listens on several addresses, where each send
+// leaves from (Sourcer).
+//
+// The application's part is played by hooks (Node.On) and actions at
+// times (Sim.At, Sim.After); both give the cores commands with Node.Do
+// (or the helpers: UANode.Call, Answer, Hangup..., ProxyNode.Decide,
+// B2BUANode.Connect), and behaviours such as UANode.Answering and
+// HangupAfter package the common ones.
+//
+// # Scenarios
+//
+// A scenario is a function of the seed that builds a Sim, runs it and
+// returns what went wrong; the tests of this package run each over many
+// seeds (-seeds N, 1000 by default; -seed N replays one and, with -v,
+// prints its trace) and print the seed, the replay command and the trace
+// of the first that fails. Draw every choice of the scenario from
+// Sim.Rand, check the outcome the RFCs require whatever the network did,
+// then RunUntilQuiet and CheckQuiet. Records and Observe give the
+// messages of the run to check (in-dialog requests following the route
+// set, the CANCELs of a forking proxy...); Filter loses chosen messages;
+// Partition and BreakConn cut the network.
 package sim

@@ -48,7 +48,8 @@ func TestB2BUANode(t *testing.T) {
 				return s, fmt.Errorf("Bob's INVITE came from %v", r.Addr)
 			}
 		}
-		if len(b2b.LegEvents(b2b.Inside)) == 0 || len(w.find(sim.OpRecv, bob.Node, nil, "INVITE")) > 0 && len(b2b.LegEvents(b2b.Outside)) == 0 {
+		reached := func(n *sim.Node) bool { return len(w.find(sim.OpRecv, n, nil, "INVITE")) > 0 }
+		if reached(b2b.Node) && len(b2b.LegEvents(b2b.Inside)) == 0 || reached(bob.Node) && len(b2b.LegEvents(b2b.Outside)) == 0 {
 			return s, fmt.Errorf("leg events: %d inside, %d outside", len(b2b.LegEvents(b2b.Inside)), len(b2b.LegEvents(b2b.Outside)))
 		}
 		return s, nil

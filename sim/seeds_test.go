@@ -1,3 +1,19 @@
+// The helpers of the scenarios, for whoever writes the next ones:
+//
+//   - forSeeds(t, run) runs a scenario (func(seed) (*sim.Sim, error)) for
+//     -seeds seeds, or only -seed, and reports the first failure with its
+//     seed, replay command and trace; lossy(s) draws a seed's network.
+//   - expect{caller, callees, ...}.check(s, w) runs a call placed by the
+//     caller and checks what RFC 3261 allows it to come to (see its
+//     comment); tally counts the outcomes for the test's log, and
+//     SIM_STOP="<outcome>" stops at the first seed with that outcome, to
+//     read its trace.
+//   - watch(s) collects the messages of a run (wire.find, allFrom,
+//     allSent); calls(node) groups a UA's call events by call;
+//     wellFormed checks that every call ends once.
+//
+// Each scenario goes in a file of its own (basic_test.go, proxy_test.go,
+// forking_test.go ...), and in the scenarios table of determinism_test.go.
 package sim_test
 
 import (
