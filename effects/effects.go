@@ -250,7 +250,8 @@ type Effect struct {
 	// Deliver.
 	Event Event
 	// Resolve: the name to look up and the service ("sip", "sips"; the
-	// transport wanted, if any, is in To.Transport).
+	// transport wanted, if any, is in To.Transport, and the URI's explicit
+	// port, if any, is To.Addr's port: RFC 3263 §4.2).
 	Name    string
 	Service string
 }

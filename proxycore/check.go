@@ -351,6 +351,14 @@ type hop struct {
 	name      string       // the host to resolve otherwise
 	service   string
 	transport effects.Transport
+	port      uint16 // the name's explicit port, 0 for none
+}
+
+// lookup is the To of the Resolve effect for h's name: the transport and
+// explicit port the look-up must keep (RFC 3263 §4.2, §5: a name with a
+// port is looked up for its addresses, each contacted at that port).
+func (h hop) lookup() effects.Peer {
+	return effects.Peer{Addr: netip.AddrPortFrom(netip.Addr{}, h.port), Transport: h.transport}
 }
 
 // hopFor reads the next hop off u: its maddr or host, port and transport
@@ -368,7 +376,7 @@ func hopFor(u uri.URI) hop {
 			tr = effects.TLS
 		}
 	}
-	h := hop{name: strings.Trim(host, "[]"), service: service, transport: tr}
+	h := hop{name: strings.Trim(host, "[]"), service: service, transport: tr, port: u.Port}
 	a, err := netip.ParseAddr(h.name)
 	if err != nil {
 		return h

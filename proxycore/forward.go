@@ -206,7 +206,7 @@ func (p *Proxy) startBranch(now effects.Time, c *rctx, t Target, breadth int, ou
 	}
 	b.resolving, b.base = true, m
 	return append(out, effects.Effect{Kind: effects.Resolve, Name: h.name, Service: h.service,
-		To: effects.Peer{Transport: h.transport}, Tag: ownBit | b.seq})
+		To: h.lookup(), Tag: ownBit | b.seq})
 }
 
 // branchRequest makes the request a branch forwards, without our Via and

@@ -216,7 +216,7 @@ func (pd *pending) sendByVia(m *message.Message, out []effects.Effect) []effects
 	if tr.Secure() {
 		service = "sips"
 	}
-	return pd.resolve(m, hop{name: v.Host, service: service, transport: tr}, out)
+	return pd.resolve(m, hop{name: v.Host, service: service, transport: tr, port: v.Port}, out)
 }
 
 // resolve keeps m and asks for h's name to be resolved.
@@ -236,7 +236,7 @@ func (pd *pending) resolve(m *message.Message, h hop, out []effects.Effect) []ef
 	pd.msgs[tag] = m.Clone()
 	pd.order = append(pd.order, tag)
 	return append(out, effects.Effect{Kind: effects.Resolve, Name: h.name, Service: h.service,
-		To: effects.Peer{Transport: h.transport}, Tag: tag})
+		To: h.lookup(), Tag: tag})
 }
 
 // resolved sends the message waiting for a DNS answer to its first target.

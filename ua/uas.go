@@ -319,7 +319,9 @@ func (u *UA) Answer(now effects.Time, id CallID, body []byte, out []effects.Effe
 
 // send2xx sends a 2xx to an INVITE and keeps retransmitting it, T1
 // doubling up to T2, until the ACK; 64·T1 without one ends the session
-// (§13.3.1.4).
+// (§13.3.1.4). The retransmissions are "independent of whatever transport
+// protocols are used to send the response": a hop further on may be UDP,
+// or the connection that carried it may break.
 func (u *UA) send2xx(now effects.Time, s *session, id txn.ID, resp *message.Message, out []effects.Effect) ([]effects.Effect, error) {
 	out, err := u.respond(now, id, resp, out)
 	if err != nil {
@@ -330,9 +332,7 @@ func (u *UA) send2xx(now effects.Time, s *session, id txn.ID, resp *message.Mess
 	s.ok, s.okTxn = resp, id
 	t1 := u.txns.Config().T1
 	s.okInterval = t1
-	if !s.peer.Transport.Reliable() {
-		s.t2xx, out = u.setTimer(timerRole{call: s.c, s: s, kind: timer2xx}, t1, out)
-	}
+	s.t2xx, out = u.setTimer(timerRole{call: s.c, s: s, kind: timer2xx}, t1, out)
 	s.tNoAck, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerNoAck}, 64*t1, out)
 	return out, nil
 }
