@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "drain", "gc-percent", "udp-linger", "dns", "log-level"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "dns", "log-level"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -147,6 +147,13 @@ func serverConfig(st map[string]string, sio stdio) (server.Config, error) {
 			return cfg, fmt.Errorf("shards: %q is not a count", v)
 		}
 		cfg.Shards = n
+	}
+	if v := st["procs"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return cfg, fmt.Errorf("procs: %q is not a count", v)
+		}
+		cfg.Procs = n
 	}
 	if v := st["gc-percent"]; v != "" {
 		n, err := strconv.Atoi(v)
