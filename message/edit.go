@@ -361,9 +361,13 @@ func (m *Message) PrependVia(v header.Via) error {
 // RemoveTopVia removes the first Via value (RFC 3261 §16.7 step 3) and
 // returns it. Other values in the same line stay, as written.
 func (m *Message) RemoveTopVia() (header.Via, error) {
+	cached, ok := m.topVia, m.viaOK && m.stale&staleVia == 0
 	top, err := m.removeFirstElement(header.IDVia)
 	if err != nil {
 		return header.Via{}, err
+	}
+	if ok {
+		return cached, nil // the value TopVia parsed: no need to again
 	}
 	return header.ParseValue[header.Via](top)
 }

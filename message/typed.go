@@ -96,6 +96,9 @@ func First[T any, P header.Value[T]](m *Message) (T, bool, error) {
 			return vals[0], true, nil
 		}
 	}
+	if m.firstIndex(id, name, -1) < 0 {
+		return zero, false, nil // absent: nothing to parse (nor to allocate)
+	}
 	// Parse only as far as the first value: a proxy reading the top Route
 	// of a long route set need not parse the rest.
 	var one [1]T
@@ -172,6 +175,15 @@ func Set[T any, P header.Value[T]](m *Message, values ...T) error {
 	id := header.Lookup(name)
 	if id == header.IDContentLength {
 		return fmt.Errorf("%w: Content-Length follows the body; use SetBody", ErrInvalid)
+	}
+	if len(values) == 1 {
+		// The common case, without the slice of lines.
+		t, err := render[T, P](values[0])
+		if err != nil {
+			return err
+		}
+		m.replaceFields(id, name, t)
+		return nil
 	}
 	texts, err := lines[T, P](id, values)
 	if err != nil {

@@ -141,12 +141,13 @@ func (s *self) looped(m *message.Message) bool {
 		return false
 	}
 	want := ""
+	var num [16]byte
 	for _, v := range vias {
 		if !s.ourVia(v) {
 			continue
 		}
 		if want == "" {
-			want = loopHash(m)
+			want = string(strconv.AppendUint(num[:0], loopHash(m), 36))
 		}
 		b := strings.TrimPrefix(v.Branch(), header.MagicCookie)
 		if i := strings.IndexByte(b, '.'); i > 0 && b[:i] == want {
@@ -188,7 +189,7 @@ func contains(list []string, s string) bool {
 // lists are left out so that the ACK of a non-2xx and a CANCEL, which may
 // differ from their INVITE in those, hash like it: a stateless proxy must
 // send them on the INVITE's branch (§16.11).
-func loopHash(m *message.Message) string {
+func loopHash(m *message.Message) uint64 {
 	h := newFNV()
 	for _, s := range [...]string{m.FromTag(), m.CallID(), requestURIText(m)} {
 		h.add(s)
@@ -196,7 +197,7 @@ func loopHash(m *message.Message) string {
 	}
 	var num [20]byte
 	h.addBytes(strconv.AppendUint(num[:0], uint64(m.CSeq().Seq), 10))
-	return strconv.FormatUint(uint64(h), 36)
+	return uint64(h)
 }
 
 // requestURIText is the Request-URI as the request line writes it.
@@ -215,7 +216,7 @@ func requestURIText(m *message.Message) string {
 // with n, which tells transactions and branches apart and is the same for a
 // retransmission (RFC 3261 §16.11). loop is the request's loopHash, taken
 // before the request was edited.
-func branchFor(loop string, in header.Via, n int) string {
+func branchFor(loop uint64, in header.Via, n int) string {
 	h := newFNV()
 	h.add(in.Branch())
 	h.addByte(0)
@@ -229,7 +230,7 @@ func branchFor(loop string, in header.Via, n int) string {
 	h.addBytes(strconv.AppendInt(num[:0], int64(n), 10))
 	var b [64]byte
 	out := append(b[:0], header.MagicCookie...)
-	out = append(out, loop...)
+	out = strconv.AppendUint(out, loop, 36)
 	out = append(out, '.')
 	out = strconv.AppendUint(out, uint64(h), 36)
 	return string(out)

@@ -27,7 +27,7 @@ type rctx struct {
 	req       *message.Message // as received (Via stamped)
 	fwd       *message.Message // after route preprocessing
 	from      effects.Peer
-	loop      string
+	loop      uint64 // loopHash of the request
 	invite    bool
 	waiting   wait
 	fork      ForkMode
@@ -200,13 +200,26 @@ func (p *Proxy) startBranch(now effects.Time, c *rctx, t Target, breadth int, ou
 	if t.Peer.Addr.IsValid() {
 		return p.send(now, b, t.Peer, m, out)
 	}
-	h := hopFor(nextHop(m))
+	h := hopFor(b.nextHop())
 	if h.peer.Addr.IsValid() {
 		return p.send(now, b, h.peer, m, out)
 	}
 	b.resolving, b.base = true, m
 	return append(out, effects.Effect{Kind: effects.Resolve, Name: h.name, Service: h.service,
 		To: h.lookup(), Tag: ownBit | b.seq})
+}
+
+// nextHop is nextHop of the branch's request, read without parsing it
+// again: the target's first route, else the forwarded request's top Route
+// (parsed once, by the route preprocessing), else the target.
+func (b *branch) nextHop() uri.URI {
+	if len(b.target.Routes) > 0 {
+		return b.target.Routes[0]
+	}
+	if r, ok, err := message.First[header.Route](b.ctx.fwd); err == nil && ok {
+		return r.URI
+	}
+	return b.target.URI
 }
 
 // branchRequest makes the request a branch forwards, without our Via and

@@ -352,7 +352,7 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 		// Settled: no response is built and no branch starts or fails
 		// over any more, yet the context lives on with its transactions
 		// (Timers L and M: 32 s over UDP). Let its messages go.
-		c.req, c.fwd = nil, nil
+		c.req, c.fwd, c.tried, c.targets = nil, nil, nil, nil
 		for _, b := range c.branches {
 			b.resp = nil
 			if b.txn == 0 {
