@@ -640,18 +640,32 @@ func (u *UA) refreshAnswered(now effects.Time, sub *subscription, req, m *messag
 }
 
 // refreshFailed handles a refresh or unsubscribe that failed: the
-// subscription ends when the response ends the usage or the dialog (RFC
-// 5057 §5.1) or when it was an unsubscribe; otherwise it lasts until it
-// expires.
+// subscription ends when it was an unsubscribe, or when the refresh was
+// refused with one of the codes RFC 6665 §4.1.2.2 lists as ending it (see
+// refreshEnds); any other failure, a timeout among them, leaves it valid
+// until the expiry last known, from the last 2xx or a NOTIFY's
+// Subscription-State (§4.1.2.2), when it ends unless refreshed meanwhile.
 func (u *UA) refreshFailed(sub *subscription, code int, m *message.Message, out []effects.Effect) []effects.Effect {
 	sub.refreshing = false
 	switch {
 	case sub.unsubscribing:
 		return u.endSub(sub, code, "", 0, ErrUnsubscribed, m, out)
-	case dialog.Impact(code) != dialog.TransactionOnly:
+	case refreshEnds(code):
 		return u.endSub(sub, code, "", 0, ErrDialogGone, m, out)
 	}
 	return out
+}
+
+// refreshEnds reports whether a refresh refused with code ends the
+// subscription: RFC 6665 §4.1.2.2 lists 404, 405, 410, 416, 480 to 485,
+// 489, 501 and 604. Any other failure, a timeout (408, RFC 3261 §8.1.3.1)
+// or a 403 among them, leaves the subscription valid until it expires.
+func refreshEnds(code int) bool {
+	switch code {
+	case 404, 405, 410, 416, 480, 481, 482, 483, 484, 485, 489, 501, 604:
+		return true
+	}
+	return false
 }
 
 // notifyAnswered handles the response to a NOTIFY this notifier sent: one
