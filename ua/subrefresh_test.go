@@ -66,3 +66,28 @@ func distinct(n *network, line string) int {
 	}
 	return len(seen)
 }
+
+// RFC 6665 §4.1.3: a NOTIFY's expires is the time left; it moves the end
+// of the subscription but does not make a long one short: a 120 s
+// subscription is refreshed 64·T1 before its end, 88 s after the 2xx,
+// even when a NOTIFY at 80 s said 40 s were left (not half of those 40 s
+// later, at 100 s, which leaves less than a transaction's time before the
+// end). (Found by TestSubscribe in package sim, seed 1.)
+func TestSubscribeRefreshAfterNotify(t *testing.T) {
+	n, a, b := pair(t, effects.UDP, Config{}, Config{Events: []EventPackage{presence}})
+	b.on = notifierApp(false)
+	id := a.subscribeTo(b, SubscribeOptions{Expires: 120 * time.Second})
+	n.run(80 * time.Second)
+	bobSub := b.events[0].ID
+	b.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return b.ua.Notify(now, bobSub, header.SubscriptionState{State: "active"}, []byte(pidfClosed), out)
+	})
+	n.run(89 * time.Second)
+	if got := distinct(n, "alice->bob SUBSCRIBE"); got != 2 {
+		t.Errorf("%d SUBSCRIBEs by 89 s, want the refresh at 88 s: %v", got, n.wireLog())
+	}
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Unsubscribe(now, id, out)
+	})
+	n.quiesce()
+}
