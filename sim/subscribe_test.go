@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -328,13 +329,20 @@ func (x *subWorld) verify(tl tally) error {
 }
 
 // refreshes checks that Alice sent each refresh before the expiry last
-// granted to her, min(half of it, 64·T1) ahead (see TestSubscribe).
+// known to her (the last 2xx's Expires, or a later NOTIFY's expires,
+// §4.1.3), min(half the interval granted, 64·T1) ahead: a NOTIFY's
+// expires, the time left, moves the end, not the margin (see
+// TestSubscribe).
 func (x *subWorld) refreshes(end effects.Time, answered map[uint32]string) error {
 	type grant struct {
-		at      effects.Time
-		expires time.Duration
+		at                effects.Time
+		expires, interval time.Duration
+	}
+	due := func(g grant) effects.Time {
+		return max(g.at, g.at.Add(g.expires-min(g.interval/2, T1x4)))
 	}
 	var grants []grant
+	var interval time.Duration // the last 2xx's Expires
 	first := map[string]bool{}
 	for _, r := range x.w.find(sim.OpRecv, x.alice.Node, x.bob.Node, "") {
 		m := parse(r)
@@ -346,11 +354,13 @@ func (x *subWorld) refreshes(end effects.Time, answered map[uint32]string) error
 		switch {
 		case m.IsResponse() && m.CSeq().Method == "SUBSCRIBE" && m.StatusCode() < 300 && m.StatusCode() >= 200:
 			if e, ok, _ := message.First[header.Expires](m); ok && e > 0 {
-				grants = append(grants, grant{r.At, time.Duration(e) * time.Second})
+				interval = time.Duration(e) * time.Second
+				grants = append(grants, grant{r.At, interval, interval})
 			}
 		case m.IsRequest() && m.Method() == "NOTIFY" && answered[m.CSeq().Seq] == "200":
 			if e, ok := notifyState(m).Expires(); ok {
-				grants = append(grants, grant{r.At, time.Duration(e) * time.Second})
+				d := time.Duration(e) * time.Second
+				grants = append(grants, grant{r.At, d, cmp.Or(interval, d)})
 			}
 		}
 	}
@@ -375,14 +385,14 @@ func (x *subWorld) refreshes(end effects.Time, answered map[uint32]string) error
 		if g == nil {
 			return fmt.Errorf("refresh at %v before any grant", time.Duration(r.At))
 		}
-		if due := g.at.Add(g.expires - min(g.expires/2, T1x4)); r.At > due {
-			return fmt.Errorf("refresh at %v, due at %v (granted %v at %v)", time.Duration(r.At), time.Duration(due), g.expires, time.Duration(g.at))
+		if due := due(*g); r.At > due {
+			return fmt.Errorf("refresh at %v, due at %v (%v left at %v, of %v granted)", time.Duration(r.At), time.Duration(due), g.expires, time.Duration(g.at), g.interval)
 		}
 	}
 	// And no expiry passed without a refresh going (unless it ended): one
 	// sent since the grant, or still in progress (within 64·T1).
 	for i, g := range grants {
-		due := g.at.Add(g.expires - min(g.expires/2, T1x4))
+		due := due(g)
 		if i+1 < len(grants) && grants[i+1].at <= due || due >= end {
 			continue
 		}
