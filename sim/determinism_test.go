@@ -19,6 +19,10 @@ var scenarios = []struct {
 	{"two proxies", twoProxies},
 	{"parallel forking", parallelForking},
 	{"serial forking", serialForking},
+	{"register", registerScenario},
+	{"subscribe", subscribeScenario},
+	{"transfer", transferScenario},
+	{"b2bua", b2buaScenario},
 }
 
 // TestDeterminism: the same seed gives the same run, message for message

@@ -498,14 +498,21 @@ func (u *UA) granted(now effects.Time, sub *subscription, m *message.Message, ou
 	if err != nil || !ok {
 		return out
 	}
-	return u.setExpiry(now, sub, time.Duration(exp)*time.Second, out)
+	return u.setExpiry(now, sub, time.Duration(exp)*time.Second, true, out)
 }
 
-// setExpiry (re)arms a subscription's expiry and, for a subscriber, the
-// refresh before it: half-way for short subscriptions, 64·T1 ahead of the
-// end for long ones.
-func (u *UA) setExpiry(now effects.Time, sub *subscription, d time.Duration, out []effects.Effect) []effects.Effect {
-	sub.expires, sub.until = d, now.Add(d)
+// setExpiry (re)arms a subscription's expiry, d from now, and, for a
+// subscriber, the refresh before it: half-way for short subscriptions,
+// 64·T1 ahead of the end for long ones. Short or long is the interval
+// granted, d itself when grant is set (a 2xx's Expires, the notifier's own
+// grant); a NOTIFY's expires is the time left (RFC 6665 §4.1.3): it moves
+// the end, and the refresh with it, but does not make a long subscription
+// short, its refresh later than 64·T1 ahead of the end.
+func (u *UA) setExpiry(now effects.Time, sub *subscription, d time.Duration, grant bool, out []effects.Effect) []effects.Effect {
+	if grant || sub.expires <= 0 {
+		sub.expires = d
+	}
+	sub.until = now.Add(d)
 	out = u.cancelTimer(&sub.tExpiry, out)
 	out = u.cancelTimer(&sub.tRefresh, out)
 	id := sub.id
@@ -519,7 +526,7 @@ func (u *UA) setExpiry(now effects.Time, sub *subscription, d time.Duration, out
 	if sub.notifier || sub.refer || sub.unsubscribing || d <= 0 {
 		return out
 	}
-	sub.tRefresh, out = u.setFuncTimer(d-min(d/2, 64*u.t1()), func(now effects.Time, out []effects.Effect) []effects.Effect {
+	sub.tRefresh, out = u.setFuncTimer(max(d-min(sub.expires/2, 64*u.t1()), 0), func(now effects.Time, out []effects.Effect) []effects.Effect {
 		if sub := u.subs[id]; sub != nil {
 			sub.tRefresh = 0
 			out, _ = u.refreshSub(now, sub, sub.wanted, out)
@@ -640,18 +647,32 @@ func (u *UA) refreshAnswered(now effects.Time, sub *subscription, req, m *messag
 }
 
 // refreshFailed handles a refresh or unsubscribe that failed: the
-// subscription ends when the response ends the usage or the dialog (RFC
-// 5057 §5.1) or when it was an unsubscribe; otherwise it lasts until it
-// expires.
+// subscription ends when it was an unsubscribe, or when the refresh was
+// refused with one of the codes RFC 6665 §4.1.2.2 lists as ending it (see
+// refreshEnds); any other failure, a timeout among them, leaves it valid
+// until the expiry last known, from the last 2xx or a NOTIFY's
+// Subscription-State (§4.1.2.2), when it ends unless refreshed meanwhile.
 func (u *UA) refreshFailed(sub *subscription, code int, m *message.Message, out []effects.Effect) []effects.Effect {
 	sub.refreshing = false
 	switch {
 	case sub.unsubscribing:
 		return u.endSub(sub, code, "", 0, ErrUnsubscribed, m, out)
-	case dialog.Impact(code) != dialog.TransactionOnly:
+	case refreshEnds(code):
 		return u.endSub(sub, code, "", 0, ErrDialogGone, m, out)
 	}
 	return out
+}
+
+// refreshEnds reports whether a refresh refused with code ends the
+// subscription: RFC 6665 §4.1.2.2 lists 404, 405, 410, 416, 480 to 485,
+// 489, 501 and 604. Any other failure, a timeout (408, RFC 3261 §8.1.3.1)
+// or a 403 among them, leaves the subscription valid until it expires.
+func refreshEnds(code int) bool {
+	switch code {
+	case 404, 405, 410, 416, 480, 481, 482, 483, 484, 485, 489, 501, 604:
+		return true
+	}
+	return false
 }
 
 // notifyAnswered handles the response to a NOTIFY this notifier sent: one
@@ -836,7 +857,7 @@ func (u *UA) reportNotify(sub *subscription, m *message.Message, out []effects.E
 func (u *UA) stateChange(now effects.Time, sub *subscription, st header.SubscriptionState, m *message.Message, out []effects.Effect) []effects.Effect {
 	if exp, ok := st.Expires(); ok && !sub.unsubscribing {
 		// The notifier's word on the time left stands (RFC 6665 §4.1.3).
-		out = u.setExpiry(now, sub, time.Duration(exp)*time.Second, out)
+		out = u.setExpiry(now, sub, time.Duration(exp)*time.Second, false, out)
 	}
 	state := strings.ToLower(st.State)
 	if state == sub.state || sub.refer || (state != header.SubStateActive && state != header.SubStatePending) {
@@ -1017,7 +1038,7 @@ func (u *UA) acceptSub(now effects.Time, id uint64, expires time.Duration, state
 	if grant <= 0 {
 		return u.finalNotify(now, sub, terminated("timeout"), ErrSubTimeout, out), nil
 	}
-	out = u.setExpiry(now, sub, grant, out)
+	out = u.setExpiry(now, sub, grant, true, out)
 	if sub.refer {
 		sub.body, sub.lastFrag = []byte("SIP/2.0 100 Trying\r\n"), 100
 	}
@@ -1169,7 +1190,7 @@ func (u *UA) subscribeRefresh(now effects.Time, sub *subscription, ev effects.Ev
 	if grant <= 0 {
 		return u.finalNotify(now, sub, terminated("timeout"), ErrUnsubscribed, out)
 	}
-	out = u.setExpiry(now, sub, grant, out)
+	out = u.setExpiry(now, sub, grant, true, out)
 	out, _ = u.sendNotify(now, sub, header.SubscriptionState{State: sub.state}, out)
 	return deliver(out, effects.Event{Kind: effects.SubscriptionRefreshed, ID: sub.id, Ref: sub.call, Msg: m})
 }
