@@ -123,3 +123,43 @@ func TestTCP2xxRetransmitted(t *testing.T) {
 		t.Fatal(s.Report(err))
 	}
 }
+
+// TestTCPReliable1xxRetransmitted: Bob sends his 183 reliably (RFC 3262)
+// over TCP, and the connection breaks while it is in flight. RFC 3262 §3:
+// the UAS core retransmits a reliable provisional response, the interval
+// starting at T1 and doubling, until its PRACK, end to end as for a 2xx
+// (RFC 3261 §13.3.1.4), whatever the transport: the next one goes on a new
+// connection, Alice PRACKs it, and Bob's 2xx, held for that PRACK, goes;
+// the call is established rather than failed by Bob with a 5xx after
+// 64·T1. (Found reading ua/prack.go; TestPrackTCP checks the
+// retransmissions.)
+func TestTCPReliable1xxRetransmitted(t *testing.T) {
+	s := sim.New(1)
+	alice := sim.Must(s.AddUA("alice", "TCP:192.0.2.1:5060", ua.Config{}))
+	bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", ua.Config{Reliable: true}))
+	bob.Answering(sim.Callee{Ring: 183, RingBody: []byte(sdpAnswer), After: time.Second, Answer: []byte(sdpAnswer)})
+	alice.HangupAfter(time.Second)
+	s.At(effects.Time(15*time.Millisecond), func() { // the 183 left at 10 ms
+		if err := s.BreakConn(alice.Node, bob.Node); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := alice.Call("sip:bob@192.0.2.2;transport=tcp", ua.CallOptions{Body: []byte(sdpOffer)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunUntilQuiet(time.Hour); err != nil {
+		t.Fatal(s.Report(err))
+	}
+	if !strings.Contains(s.Trace(), "drop       <- bob      TCP 183 INVITE (connection closed)") {
+		t.Fatalf("the 183 was not lost with the connection:\n%s", s.Trace())
+	}
+	if _, ok := alice.Last(effects.CallAnswered); !ok {
+		t.Errorf("the call was not established:\n%s", s.Trace())
+	}
+	if ev, ok := bob.Last(effects.CallEnded); !ok || !errors.Is(ev.Err, ua.ErrRemoteBye) {
+		t.Errorf("Bob's call ended so: %+v\n%s", ev, s.Trace())
+	}
+	if err := s.CheckQuiet(); err != nil {
+		t.Fatal(s.Report(err))
+	}
+}
