@@ -112,6 +112,19 @@ type expect struct {
 	// cleanup, when set, runs once the call is over, before the network
 	// must fall quiet: the phones unregister, say.
 	cleanup func() error
+	// ends are more reasons a call may end with, on either side, besides
+	// a hang-up, the peer's BYE and a missing ACK: a request in the dialog
+	// that timed out (ErrTimeout, RFC 3261 §12.2.1.2 and §8.1.3.1), a 481
+	// to one (ErrDialogGone, RFC 5057 §5.1), a session timer that expired
+	// (ErrSessionExpired, RFC 4028 §10). The scenario checks when they
+	// may happen.
+	ends []error
+	// outcome, when set, judges the caller's ended call before the rules
+	// of callerOutcome: it returns the outcome's name when it accepts how
+	// the call ended (a 487 after the caller's own CANCEL, a 5xx for a
+	// PRACK that never came), an error when it refuses it, or "" to leave
+	// the call to the usual rules.
+	outcome func(w *wire, c call) (string, error)
 }
 
 // callPhase is how long a call may keep the network busy: Timer C and
@@ -153,6 +166,10 @@ const callPhase = 10 * time.Minute
 //     up, and the network must become quiet again.
 //   - Afterwards no node holds a call, dialog, transaction, context or
 //     timer.
+//
+// A scenario widens these rules with ends (more reasons an established
+// call may end with) and outcome (its own judgement of the caller's end),
+// and checks those cases itself.
 func (x expect) check(s *sim.Sim, w *wire) error {
 	if err := s.Run(x.start + effects.Time(callPhase)); err != nil {
 		return err
@@ -190,7 +207,7 @@ func (x expect) check(s *sim.Sim, w *wire) error {
 			continue
 		}
 		if u != x.caller {
-			if err := calleeEnd(u, uc[0]); err != nil {
+			if err := calleeEnd(u, uc[0], x.ends...); err != nil {
 				return err
 			}
 		}
@@ -217,6 +234,15 @@ func (x expect) callerOutcome(w *wire, c call) error {
 	if !terminal(end.Kind) {
 		return nil // checked with the open calls
 	}
+	if x.outcome != nil {
+		outcome, err := x.outcome(w, c)
+		if err != nil {
+			return err
+		}
+		if outcome != "" {
+			return x.stopAt(outcome)
+		}
+	}
 	_, answered := c.has(effects.CallAnswered)
 	_, ringing := c.has(effects.CallRinging)
 	gotResponse, gotProvisional := false, false
@@ -230,7 +256,7 @@ func (x expect) callerOutcome(w *wire, c call) error {
 	switch {
 	case answered:
 		outcome = "established"
-		if end.Kind != effects.CallEnded || !oneOf(end.Err, ua.ErrHangup, ua.ErrRemoteBye) {
+		if end.Kind != effects.CallEnded || !oneOf(end.Err, append([]error{ua.ErrHangup, ua.ErrRemoteBye}, x.ends...)...) {
 			return fmt.Errorf("established call ended by %s: %s", end.Kind, c)
 		}
 	case end.Kind == effects.CallFailed && end.Code == 503 && x.stream:
@@ -260,7 +286,16 @@ func (x expect) callerOutcome(w *wire, c call) error {
 			return fmt.Errorf("unanswered call ended, but no callee missed the ACK: %s", c)
 		}
 	}
-	x.tally.add(outcome)
+	return x.stopAt(outcome)
+}
+
+// stopAt counts the caller's outcome (see reached).
+func (x expect) stopAt(outcome string) error { return reached(x.tally, outcome) }
+
+// reached counts an outcome of a scenario, and stops at the first seed
+// that has the outcome SIM_STOP names.
+func reached(tl tally, outcome string) error {
+	tl.add(outcome)
 	if os.Getenv("SIM_STOP") == outcome {
 		return fmt.Errorf("stop at %q (SIM_STOP)", outcome)
 	}
@@ -268,9 +303,9 @@ func (x expect) callerOutcome(w *wire, c call) error {
 }
 
 // calleeEnd checks how a callee's call ended: cancelled before it was
-// answered (487), or established and ended by a BYE (either side's) or for
-// want of an ACK.
-func calleeEnd(b *sim.UANode, c call) error {
+// answered (487), or established and ended by a BYE (either side's), for
+// want of an ACK, or for one of the reasons ends.
+func calleeEnd(b *sim.UANode, c call, ends ...error) error {
 	end := c.last()
 	_, answered := c.has(effects.CallAnswered)
 	switch {
@@ -278,6 +313,7 @@ func calleeEnd(b *sim.UANode, c call) error {
 		return fmt.Errorf("%s: %s", b.Name(), c)
 	case end.Code == 487 && errors.Is(end.Err, ua.ErrCancelled) && !answered:
 	case oneOf(end.Err, ua.ErrRemoteBye, ua.ErrNoAck, ua.ErrHangup):
+	case len(ends) > 0 && oneOf(end.Err, ends...):
 	default:
 		return fmt.Errorf("%s: call ended so: %s", b.Name(), c)
 	}

@@ -23,6 +23,14 @@ var scenarios = []struct {
 	{"subscribe", subscribeScenario},
 	{"transfer", transferScenario},
 	{"b2bua", b2buaScenario},
+	{"CANCEL crossing a 200", cancelRace},
+	{"CANCEL crossing a 200, proxied", cancelRaceProxied},
+	{"re-INVITE glare", reinviteGlare},
+	{"lost ACK", lostAck},
+	{"PRACK", prackUDP},
+	{"PRACK over TCP", prackTCP},
+	{"session timer refreshed", sessionTimerRefresh},
+	{"session timer expired", sessionTimerExpiry},
 }
 
 // TestDeterminism: the same seed gives the same run, message for message

@@ -123,3 +123,80 @@ func TestTCP2xxRetransmitted(t *testing.T) {
 		t.Fatal(s.Report(err))
 	}
 }
+
+// TestTCPReliable1xxRetransmitted: Bob sends his 183 reliably (RFC 3262)
+// over TCP, and the connection breaks while it is in flight. RFC 3262 §3:
+// the UAS core retransmits a reliable provisional response, the interval
+// starting at T1 and doubling, until its PRACK, end to end as for a 2xx
+// (RFC 3261 §13.3.1.4), whatever the transport: the next one goes on a new
+// connection, Alice PRACKs it, and Bob's 2xx, held for that PRACK, goes;
+// the call is established rather than failed by Bob with a 5xx after
+// 64·T1. (Found reading ua/prack.go; TestPrackTCP checks the
+// retransmissions.)
+func TestTCPReliable1xxRetransmitted(t *testing.T) {
+	s := sim.New(1)
+	alice := sim.Must(s.AddUA("alice", "TCP:192.0.2.1:5060", ua.Config{}))
+	bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", ua.Config{Reliable: true}))
+	bob.Answering(sim.Callee{Ring: 183, RingBody: []byte(sdpAnswer), After: time.Second, Answer: []byte(sdpAnswer)})
+	alice.HangupAfter(time.Second)
+	s.At(effects.Time(15*time.Millisecond), func() { // the 183 left at 10 ms
+		if err := s.BreakConn(alice.Node, bob.Node); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := alice.Call("sip:bob@192.0.2.2;transport=tcp", ua.CallOptions{Body: []byte(sdpOffer)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunUntilQuiet(time.Hour); err != nil {
+		t.Fatal(s.Report(err))
+	}
+	if !strings.Contains(s.Trace(), "drop       <- bob      TCP 183 INVITE (connection closed)") {
+		t.Fatalf("the 183 was not lost with the connection:\n%s", s.Trace())
+	}
+	if _, ok := alice.Last(effects.CallAnswered); !ok {
+		t.Errorf("the call was not established:\n%s", s.Trace())
+	}
+	if ev, ok := bob.Last(effects.CallEnded); !ok || !errors.Is(ev.Err, ua.ErrRemoteBye) {
+		t.Errorf("Bob's call ended so: %+v\n%s", ev, s.Trace())
+	}
+	if err := s.CheckQuiet(); err != nil {
+		t.Fatal(s.Report(err))
+	}
+}
+
+// TestRefresherWaitsForRefresh: a call with a 90 s session interval (RFC
+// 4028), Alice the refresher. Her refresh at 45 s reaches Bob, who accepts
+// it and restarts his session timer, but his 2xx are lost until 61.5 s,
+// after the moment (60 s, the interval less min(32 s, a third of it)) at
+// which the side that is not the refresher gives up (§10). The refresher
+// waits for its refresh's outcome: the 2xx, or a timeout, 408 or 481,
+// which end the session; it does not end the session Bob has just
+// refreshed. (Found by TestSessionTimerRefresh, seed 13.)
+func TestRefresherWaitsForRefresh(t *testing.T) {
+	s := sim.New(1)
+	alice := sim.Must(s.AddUA("alice", "192.0.2.1:5060", ua.Config{SessionExpires: 90 * time.Second}))
+	bob := sim.Must(s.AddUA("bob", "192.0.2.2:5060", ua.Config{SessionExpires: 90 * time.Second}))
+	bob.Answering(sim.Callee{Ring: 180, After: time.Second, Answer: []byte(sdpAnswer)})
+	s.Filter(func(r *sim.Record) bool {
+		return r.Node == bob.Node && r.Summary() == "200 INVITE" && s.Now() > effects.Time(40*time.Second) && s.Now() < effects.Time(61*time.Second)
+	})
+	id, err := alice.Call("sip:bob@192.0.2.2", ua.CallOptions{Body: []byte(sdpOffer)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.At(effects.Time(70*time.Second), func() { _ = alice.Hangup(id) })
+	if err := s.RunUntilQuiet(time.Hour); err != nil {
+		t.Fatal(s.Report(err))
+	}
+	for _, u := range []*sim.UANode{alice, bob} {
+		if ev, ok := u.Last(effects.CallEnded); !ok || ev.At != effects.Time(70*time.Second) && ev.At != effects.Time(70010*time.Millisecond) {
+			t.Fatalf("%s's call ended at %v (%v), not by Alice's hang-up at 70 s:\n%s", u.Name(), time.Duration(ev.At), ev.Err, s.Trace())
+		}
+	}
+	if !strings.Contains(s.Trace(), "61.530000s bob      send       -> alice    UDP 200 INVITE") {
+		t.Fatalf("the refresh's 2xx did not come through at 61.53 s:\n%s", s.Trace())
+	}
+	if err := s.CheckQuiet(); err != nil {
+		t.Fatal(s.Report(err))
+	}
+}

@@ -5,12 +5,15 @@
 //     seed, replay command and trace; lossy(s) draws a seed's network.
 //   - expect{caller, callees, ...}.check(s, w) runs a call placed by the
 //     caller and checks what RFC 3261 allows it to come to (see its
-//     comment); tally counts the outcomes for the test's log, and
+//     comment); its ends and outcome widen that for a scenario whose
+//     calls may end in more ways (a session timer, a CANCEL of the
+//     caller's). tally counts the outcomes for the test's log, and
 //     SIM_STOP="<outcome>" stops at the first seed with that outcome, to
-//     read its trace.
+//     read its trace; reached(tl, outcome) does the same for a scenario's
+//     own outcomes.
 //   - watch(s) collects the messages of a run (wire.find, allFrom,
-//     allSent); calls(node) groups a UA's call events by call;
-//     wellFormed checks that every call ends once.
+//     allSent; wire.msg parses one, once); calls(node) groups a UA's call
+//     events by call; wellFormed checks that every call ends once.
 //
 // Each scenario goes in a file of its own (basic_test.go, proxy_test.go,
 // forking_test.go ...), and in the scenarios table of determinism_test.go.
@@ -123,6 +126,9 @@ const (
 // dropped (the trace ring may forget old ones).
 type wire struct {
 	recs []sim.Record
+	// parsed caches msg's parses, by the first byte of the data (a send
+	// and its arrival share it).
+	parsed map[*byte]*message.Message
 }
 
 func watch(s *sim.Sim) *wire {
@@ -136,6 +142,23 @@ func watch(s *sim.Sim) *wire {
 		}
 	})
 	return w
+}
+
+// msg parses a recorded message once, however often the checks ask.
+func (w *wire) msg(r sim.Record) *message.Message {
+	if len(r.Data) == 0 {
+		return parse(r)
+	}
+	k := &r.Data[0]
+	if m, ok := w.parsed[k]; ok {
+		return m
+	}
+	if w.parsed == nil {
+		w.parsed = map[*byte]*message.Message{}
+	}
+	m := parse(r)
+	w.parsed[k] = m
+	return m
 }
 
 // find returns the records of operation op at node (its sends, or what
@@ -219,6 +242,15 @@ func calls(n *sim.Node) []call {
 		out[i].events = append(out[i].events, e)
 	}
 	return out
+}
+
+// callEnd returns when the one call of u ended (the end of time if it
+// did not).
+func callEnd(u *sim.UANode) effects.Time {
+	if c := calls(u.Node); len(c) == 1 && terminal(c[0].last().Kind) {
+		return c[0].last().At
+	}
+	return effects.Time(1<<63 - 1)
 }
 
 // terminal reports whether k ends a call.

@@ -8,8 +8,9 @@ import (
 )
 
 // sendReliable sends a provisional response reliably (RFC 3262 §3): Require
-// 100rel and the next RSeq; retransmitted, T1 doubling, until its PRACK; a
-// description in it is an offer or the answer to the INVITE's offer.
+// 100rel and the next RSeq; retransmitted, T1 doubling, until its PRACK, on
+// every transport; a description in it is an offer or the answer to the
+// INVITE's offer.
 func (u *UA) sendReliable(now effects.Time, s *session, resp *message.Message, body []byte, out []effects.Effect) ([]effects.Effect, error) {
 	if s.rseq == 0 {
 		s.rseq = uint32(u.random(1, 1<<31-1)) // RFC 3262 §3: a random first RSeq
@@ -36,9 +37,11 @@ func (u *UA) sendReliable(now effects.Time, s *session, resp *message.Message, b
 	s.rel, s.relSDP = resp, len(body) > 0
 	t1 := u.txns.Config().T1
 	s.relInterval = t1
-	if !s.peer.Transport.Reliable() {
-		s.tRel, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerRel1xx}, t1, out)
-	}
+	// The retransmissions are the UAS core's and end to end, as for a 2xx
+	// (RFC 3261 §13.3.1.4), whatever the transport of this hop: a hop
+	// further on may be UDP, or the connection that carried the response
+	// may break.
+	s.tRel, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerRel1xx}, t1, out)
 	s.tRelGiveUp, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerRel1xxGiveUp}, 64*t1, out)
 	return append(out, events...), nil
 }

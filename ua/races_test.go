@@ -203,3 +203,52 @@ func TestEarlyUpdate(t *testing.T) {
 	})
 	n.quiesce()
 }
+
+// RFC 3262 §3: the UAS core retransmits a reliable provisional response,
+// the interval starting at T1 and doubling, until its PRACK arrives, as
+// it does a 2xx until its ACK (RFC 3261 §13.3.1.4): the reliability is end
+// to end, whatever the transport of this hop (a hop further on may be UDP,
+// or the connection that carried the response may break). Here Bob's
+// reliable 183 over TCP is lost (with its connection, say): its
+// retransmission T1 later reaches Alice, she PRACKs it, and Bob's 2xx,
+// held for that PRACK, goes; without it Bob would give up after 64·T1
+// with a 5xx.
+func TestReliableProvisionalRetransmittedOverTCP(t *testing.T) {
+	n, a, b := pair(t, effects.TCP, Config{}, Config{Reliable: true})
+	b.on = func(nd *node, ev effects.Event) {
+		if ev.Kind == effects.CallIncoming {
+			nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return nd.ua.Ring(now, ev.ID, RingOptions{Code: 183, Body: []byte(sdpAnswer)}, out)
+			})
+			nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return nd.ua.Answer(now, ev.ID, []byte(sdpAnswer), out)
+			})
+		}
+	}
+	lost := false
+	n.drop = func(w wireEntry) bool {
+		if !w.msg.IsRequest() && w.msg.StatusCode() == 183 && !lost {
+			lost = true
+			return true
+		}
+		return false
+	}
+	a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
+	n.run(5 * time.Second)
+	wantWire(t, n, []string{
+		"alice->bob INVITE", "bob->alice 183 (lost)", "bob->alice 183",
+		"alice->bob PRACK", "bob->alice 200", "bob->alice 200", "alice->bob ACK",
+	})
+	if len(n.wire) < 3 {
+		t.FailNow()
+	}
+	if at := n.wire[2].at - n.wire[1].at; at != 500*time.Millisecond {
+		t.Errorf("the 183 went again %v after the first, not T1", at)
+	}
+	wantKinds(t, a, "session-established", "ringing", "answered")
+	wantKinds(t, b, "incoming", "session-established", "answered")
+	a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		return a.ua.Hangup(now, a.call, out)
+	})
+	n.quiesce()
+}

@@ -429,6 +429,33 @@ func TestSessionTimer(t *testing.T) {
 			}
 		}
 	})
+	// §10: the refresher's refresh reached Bob, who accepted it, but his
+	// 2xx are lost until after the moment the non-refresher would give up
+	// (90 s less 30 s after the session began): Alice, the refresher,
+	// waits for her refresh's outcome (a 2xx, or its timeout, 408 or 481)
+	// and keeps the session Bob has just refreshed; only a session
+	// expiration would end it.
+	t.Run("refresher waits for its refresh", func(t *testing.T) {
+		cfg := Config{SessionExpires: 90 * time.Second}
+		n, a, b := pair(t, effects.UDP, cfg, cfg)
+		b.on = answerAfter(n, 0)
+		n.drop = func(w wireEntry) bool {
+			return w.from == "bob" && !w.msg.IsRequest() && w.msg.StatusCode() == 200 && w.msg.CSeq().Method == "INVITE" &&
+				w.msg.CSeq().Seq > 1 && w.at < 60*time.Second+100*time.Millisecond
+		}
+		a.callTo(b, CallOptions{Body: []byte(sdpOffer)})
+		n.run(100 * time.Second)
+		if count(n, "alice->bob BYE")+count(n, "bob->alice BYE") != 0 {
+			t.Fatalf("the session was ended: %v", n.wireLog())
+		}
+		if count(n, "bob->alice 200 (lost)") == 0 {
+			t.Fatalf("no 2xx to the refresh was lost: %v", n.wireLog())
+		}
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			return a.ua.Hangup(now, a.call, out)
+		})
+		n.quiesce()
+	})
 	t.Run("422", func(t *testing.T) {
 		n, a, b := pair(t, effects.UDP, Config{SessionExpires: 90 * time.Second, MinSE: 90 * time.Second},
 			Config{SessionExpires: 300 * time.Second, MinSE: 150 * time.Second})

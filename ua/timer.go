@@ -78,19 +78,27 @@ func (u *UA) startSessionTimerUAC(s *session, resp *message.Message, out []effec
 	return u.armSessionTimer(s, out)
 }
 
-// armSessionTimer (re)starts the refresh and expiry timers: the refresher
-// refreshes at half the interval (§10); both sides end a session nobody
-// refreshed at the interval minus the smaller of 32 s and a third of it.
+// armSessionTimer (re)starts the refresh and expiry timers (RFC 4028 §10):
+// the refresher refreshes at half the interval; the side that is not the
+// refresher ends a session nobody refreshed "slightly before the session
+// expiration", the smaller of 32 s and a third of the interval before it.
+// The refresher's refresh is in progress until then, and ends the session
+// itself if it times out or gets a 408 or 481 (failure, dialogGone); its
+// expiry timer is only a backstop, at the session expiration: ending the
+// session sooner would tear down one the peer has just refreshed, its 2xx
+// still on the way.
 func (u *UA) armSessionTimer(s *session, out []effects.Effect) []effects.Effect {
 	out = u.cancelTimer(&s.tRefresh, out)
 	out = u.cancelTimer(&s.tExpiry, out)
 	if s.interval <= 0 {
 		return out
 	}
+	expiry := s.interval - min(32*time.Second, s.interval/3)
 	if s.refresher {
 		s.tRefresh, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerRefresh}, s.interval/2, out)
+		expiry = s.interval
 	}
-	s.tExpiry, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerExpiry}, s.interval-min(32*time.Second, s.interval/3), out)
+	s.tExpiry, out = u.setTimer(timerRole{call: s.c, s: s, kind: timerExpiry}, expiry, out)
 	return out
 }
 
