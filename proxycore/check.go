@@ -269,10 +269,12 @@ func (s *self) preprocess(m *message.Message) error {
 	return err
 }
 
-// preprocessed is preprocess that leaves m alone when copy is set: the
-// first change is made to a clone, which it returns (m itself when nothing
-// changes). A stateful proxy keeps the request as received this way and
-// pays for a copy only when the route needs one.
+// preprocessed is preprocess that leaves m's Request-URI alone when copy
+// is set: a change to it is made to a clone, which it returns (m itself
+// otherwise). Removing our own top Route is done in place either way: it
+// changes nothing a response or a transaction reads from the request. A
+// stateful proxy keeps the request as received this way and pays for a
+// copy only when a strict router or a maddr needs one.
 func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, error) {
 	w := m
 	edit := func() *message.Message {
@@ -281,6 +283,7 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 		}
 		return w
 	}
+	route := func() *message.Message { return w }
 	ru := m.RequestURI()
 	if !m.Has("Route") {
 		return w, s.stripMaddr(m, edit)
@@ -292,7 +295,7 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 			return w, fmt.Errorf("%w: %w", errRoute, err)
 		}
 		if ok && s.ours(top.URI) {
-			if _, err := edit().RemoveTopRoute(); err != nil {
+			if _, err := route().RemoveTopRoute(); err != nil {
 				return w, fmt.Errorf("proxycore: removing our Route: %w", err)
 			}
 		}
@@ -314,7 +317,7 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 		routes = rest
 	}
 	if len(routes) > 0 && s.ours(routes[0].URI) {
-		if _, err := edit().RemoveTopRoute(); err != nil {
+		if _, err := route().RemoveTopRoute(); err != nil {
 			return w, fmt.Errorf("proxycore: removing our Route: %w", err)
 		}
 	}
