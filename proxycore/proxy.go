@@ -135,7 +135,7 @@ func (p *Proxy) txnEvent(now effects.Time, ev effects.Event, out []effects.Effec
 	case effects.TxnCancel:
 		return p.cancel(now, ev, out)
 	case effects.TxnAck:
-		return p.forwardStateless(now, ev.Msg, ev.From, out)
+		return p.forwardAck(ev.Msg, ev.From, out)
 	case effects.TxnResponse:
 		if b := p.clients[ev.ID]; b != nil {
 			return p.response(now, b, ev.Msg, out)

@@ -189,6 +189,16 @@ func (p *Proxy) forwardStateless(now effects.Time, m *message.Message, from effe
 	return p.self.forward(m.Clone(), from, Target{}, &p.pend, out)
 }
 
+// forwardAck forwards the ACK of a 2xx (RFC 3261 §16.11 as a stateless
+// proxy would): it belongs to no transaction and nothing keeps it, so it
+// is changed in place.
+func (p *Proxy) forwardAck(m *message.Message, from effects.Peer, out []effects.Effect) []effects.Effect {
+	if v := p.self.validate(m); v.code != 0 {
+		return out
+	}
+	return p.self.forward(m, from, Target{}, &p.pend, out)
+}
+
 // pending holds messages forwarded outside any transaction while their next
 // hop is resolved, at most max of them (the oldest is dropped first: its
 // sender retransmits).
