@@ -12,6 +12,10 @@
 # (it stops at the first rate with a failed call; STEP_SECONDS of calls
 # per rate bounds the time).
 #
+# sansip runs twice: "sansip-1" with one processor (procs = 1), as
+# Kamailio runs with one UDP worker here (-n 1, as ../shared/bench's
+# run.sh starts it), and "sansip" with every CPU (procs = 0).
+#
 # Environment: CALLS (10000), RATE (1000), RATES ("500 1000 2000 3000 4000"),
 # STEP_SECONDS (5), SANSIP_PORT (5090), KAM_PORT (5070), METRICS
 # (127.0.0.1:9060; sansip's metrics, shown when calls fail), SHARED (the
@@ -77,7 +81,8 @@ run() {
 
 echo "== building sansip"
 (cd "$repo" && go build -o "$work/sansip" ./cmd/sansip) || exit 1
-cat >"$work/sansip.conf" <<CONF
+conf() { # conf PROCS
+cat <<CONF
 # The benchmark's sansip: UDP only, record-routing, no users (calls are
 # never challenged), metrics for a look at failures.
 udp = 127.0.0.1:$sport
@@ -86,16 +91,23 @@ metrics = $metrics
 record-route = true
 drain = 1s
 log-level = warn
+procs = $1
 CONF
+}
 sed "s/^listen=udp:127.0.0.1:5070/listen=udp:127.0.0.1:$kport/" "$shared/kamailio/proxy.cfg" >"$work/kamailio.cfg"
 
-echo "== sansip serve on udp 127.0.0.1:$sport ($(nproc) CPUs)"
-"$work/sansip" serve -config "$work/sansip.conf" 2>"$work/sansip.log" &
-pid=$!
-waitport "$sport" || { cat "$work/sansip.log"; exit 1; }
-run sansip "$sport"
-curl -s "http://$metrics/metrics" >"$work/metrics.txt"
-stop
+for v in 1:sansip-1 0:sansip; do
+  procs=${v%%:*} name=${v#*:}
+  conf "$procs" >"$work/$name.conf"
+  echo "== $name: sansip serve on udp 127.0.0.1:$sport, procs = $procs ($(nproc) CPUs)"
+  "$work/sansip" serve -config "$work/$name.conf" 2>"$work/$name.log" &
+  pid=$!
+  waitport "$sport" || { cat "$work/$name.log"; exit 1; }
+  run "$name" "$sport"
+  curl -s "http://$metrics/metrics" >"$work/$name.metrics.txt"
+  stop
+  while busy u "$sport"; do sleep 0.2; done
+done
 
 echo "== kamailio on udp 127.0.0.1:$kport"
 kamailio -f "$work/kamailio.cfg" -DD -E -n 1 -m 1024 -M 64 -P "$work/kamailio.pid" >"$work/kamailio.log" 2>&1 &
@@ -105,12 +117,17 @@ run kamailio "$kport"
 stop
 
 echo "== summary ($calls calls at $rate/s; rate steps of $step s: $rates)"
-for n in sansip kamailio; do
+for n in sansip-1 sansip kamailio; do
   printf '%-9s cpu_us_per_call=%s rss_kb=%s failed=%s max_rate_with_0_failed=%s kernel_udp_rcvbuf_drops=%s\n' "$n" \
     "$(field cpu_us_per_call "${line[$n]}")" "$(field rss_kb "${line[$n]}")" "$(field failed "${line[$n]}")" "${max[$n]}" "${drops[$n]}"
 done
-s=$(field cpu_us_per_call "${line[sansip]}"); k=$(field cpu_us_per_call "${line[kamailio]}")
-[ -n "$s" ] && [ -n "$k" ] && printf 'ratio sansip/kamailio cpu_us_per_call = %.2f\n' "$(echo "$s / $k" | bc -l)"
-echo "sansip metrics after all its runs (drops, send errors, and error responses sent):"
-grep -E '^sansip_(overload_drops|send_errors)_total' "$work/metrics.txt"
-grep -E 'direction="out",code="(408|480|482|483|500|503)"' "$work/metrics.txt" | grep -v ' 0$' || echo "no 408, 480, 482, 483, 500 or 503 sent"
+k=$(field cpu_us_per_call "${line[kamailio]}")
+for n in sansip-1 sansip; do
+  s=$(field cpu_us_per_call "${line[$n]}")
+  [ -n "$s" ] && [ -n "$k" ] && printf 'ratio %s/kamailio cpu_us_per_call = %.2f\n' "$n" "$(echo "$s / $k" | bc -l)"
+done
+for n in sansip-1 sansip; do
+  echo "$n metrics after all its runs (drops, send errors, and error responses sent):"
+  grep -E '^sansip_(overload_drops|send_errors)_total' "$work/$n.metrics.txt"
+  grep -E 'direction="out",code="(408|480|482|483|500|503)"' "$work/$n.metrics.txt" | grep -v ' 0$' || echo "no 408, 480, 482, 483, 500 or 503 sent"
+done
