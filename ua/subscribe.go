@@ -705,6 +705,12 @@ func (u *UA) subDialogRequest(now effects.Time, ev effects.Event, out []effects.
 	id := dialog.IDOf(m, true)
 	d := u.subDlgs[id]
 	if d == nil && m.Method() == "NOTIFY" {
+		// A NOTIFY without a Subscription-State (RFC 6665 §8.2.3) is
+		// refused before it creates a dialog: a subscription made by a
+		// NOTIFY that got 400 would be known to nobody and end never.
+		if _, ok, err := message.First[header.SubscriptionState](m); err != nil || !ok {
+			return u.reply(now, ev.ID, m, 400, "", nil, out)
+		}
 		d = u.notifyDialog(m, id, ev.From)
 	}
 	if d == nil {
