@@ -338,9 +338,18 @@ func scanField(f *Field, line string, folded bool) *Error {
 	name := line[:ne]
 	end := len(line) - 2
 	vs := abnf.SkipLWS(line[:end], colon+1)
+	// Trailing white space is not part of the value, and neither is a
+	// fold whose line holds only white space: a fold is one SP (RFC 3261
+	// §7.3.1).
 	ve := end
-	for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
-		ve--
+	for ve > vs {
+		if c := line[ve-1]; c == ' ' || c == '\t' {
+			ve--
+		} else if c == '\n' && ve-2 >= vs && line[ve-2] == '\r' {
+			ve -= 2
+		} else {
+			break
+		}
 	}
 	f.Line, f.folded = line, folded
 	f.nameEnd, f.valStart, f.valEnd = uint16(ne), uint16(vs), uint16(ve)

@@ -508,7 +508,10 @@ func reject(req *message.Message, v verdict, tag string) (*message.Message, erro
 	}
 	for _, t := range v.unsupported {
 		if err := message.Add(resp, header.Unsupported(t)); err != nil {
-			return nil, fmt.Errorf("proxycore: Unsupported %q: %w", t, err)
+			// Not an option tag (an empty Proxy-Require, say): the
+			// request is malformed (RFC 3261 §20.29). It is answered
+			// all the same, so that its transaction ends.
+			return message.NewResponse(req, 400, "Bad Request (malformed Proxy-Require)", message.ResponseOptions{ToTag: tag})
 		}
 	}
 	if v.code == 200 {

@@ -49,6 +49,13 @@ func TestValidation(t *testing.T) {
 		{"§11: the same on another port it listens on (Config.Ports)", request("OPTIONS", "sip:192.0.2.10:5061;transport=tls"), 200, "Allow"},
 		{"§16.3 step 3: OPTIONS to someone else with Max-Forwards 0: 483", request("OPTIONS", "sip:bob@192.0.2.2", "Max-Forwards: 0"), 483, ""},
 		{"§16.3 step 5: unknown Proxy-Require: 420 with Unsupported", request("INVITE", "sip:bob@192.0.2.2", "Proxy-Require: foo"), 420, "Unsupported"},
+		// An element of Proxy-Require that is no option tag cannot go in
+		// Unsupported: the request is malformed (§20.29) and still gets
+		// an answer, so that its transaction ends (found by
+		// fuzz.FuzzProxyBytes: the stateful proxy answered nothing and
+		// kept the server transaction forever).
+		{"§20.29: empty Proxy-Require: 400", request("INVITE", "sip:bob@192.0.2.2", "Proxy-Require:"), 400, ""},
+		{"§20.29: Proxy-Require that is no option tag: 400", request("INVITE", "sip:bob@192.0.2.2", "Proxy-Require: foo bar"), 400, ""},
 		{"§16.3 step 5: known Proxy-Require forwarded", request("INVITE", "sip:bob@192.0.2.2", "Proxy-Require: sec-agree"), 0, ""},
 		{"Max-Forwards 1 is forwarded with 0", request("INVITE", "sip:bob@192.0.2.2", "Max-Forwards: 1"), 0, ""},
 		{"§16.3 step 1: syntax: 400", request("INVITE", "sip:bob@192.0.2.2", "Max-Forwards: x"), 400, ""},

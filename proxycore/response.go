@@ -15,6 +15,9 @@ import (
 // at once and ends the forking; other finals are kept until every branch
 // is done.
 func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []effects.Effect) []effects.Effect {
+	if !forwardable(m) {
+		return out // as if lost: the branch goes on as if it had not come
+	}
 	c := b.ctx
 	code := m.StatusCode()
 	switch {
@@ -75,6 +78,34 @@ func (p *Proxy) upstream(now effects.Time, c *rctx, m *message.Message, out []ef
 	return p.pend.sendByVia(fwd, out)
 }
 
+// forwardable reports whether a response whose top Via is ours may be
+// relayed (RFC 3261 §16.7 step 3, §16.11): a Via must remain below ours,
+// for a response with none left was meant for this element, and it must
+// parse, for the next element sends the response by it (§18.2.2) and the
+// client matches it to its transaction by it (§17.1.3). A response whose
+// next Via a downstream element broke is dropped, not relayed broken.
+func forwardable(m *message.Message) bool {
+	ours := true
+	for name, value := range m.Headers() {
+		if header.Lookup(name) != header.IDVia {
+			continue
+		}
+		if ours {
+			// The top Via, ours, parsed with the message: skip it.
+			ours = false
+			if _, rest, comma, _ := header.CutList(value); comma && rest != "" {
+				value = rest
+			} else {
+				continue
+			}
+		}
+		var next header.Via
+		_, err := next.ParseFirst(value)
+		return err == nil
+	}
+	return false
+}
+
 // forwardResponse forwards a response that matches no transaction of ours
 // by its Via, if its top Via is ours and it is a 2xx to an INVITE (one
 // retransmitted after the client transaction ended, or sent by a branch
@@ -85,7 +116,7 @@ func (p *Proxy) forwardResponse(m *message.Message, out []effects.Effect) []effe
 	invite2xx := code >= 200 && code < 300 && method == "INVITE"
 	// The answer to a CANCEL forwarded statelessly (§16.10) has no
 	// transaction to find either; it goes back by the Via too.
-	if !invite2xx && method != "CANCEL" || !p.self.ourVia(m.TopVia()) {
+	if !invite2xx && method != "CANCEL" || !p.self.ourVia(m.TopVia()) || !forwardable(m) {
 		return out
 	}
 	fwd := m.Clone()

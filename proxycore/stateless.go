@@ -64,7 +64,7 @@ func (s *Stateless) Handle(in effects.Input, out []effects.Effect) []effects.Eff
 		return out
 	}
 	if !m.IsRequest() {
-		if !s.self.ourVia(m.TopVia()) {
+		if !s.self.ourVia(m.TopVia()) || !forwardable(m) {
 			return out
 		}
 		if _, err := m.RemoveTopVia(); err != nil {

@@ -181,6 +181,9 @@ func (u *UA) endCall(now effects.Time, c *call, out []effects.Effect) []effects.
 	}
 	out = u.cancelTimer(&c.tExpires, out)
 	out = u.cancelTimer(&c.tCancel, out)
+	if c.uac && c.state == stCalling {
+		out = u.endInvite(now, c, out)
+	}
 	for _, s := range c.sessions {
 		out = u.dropSession(now, s, out)
 	}
@@ -189,6 +192,29 @@ func (u *UA) endCall(now effects.Time, c *call, out []effects.Effect) []effects.
 		delete(u.merged, c.merge)
 	}
 	delete(u.calls, c.id)
+	return out
+}
+
+// endInvite lets go of the INVITE of a calling call that ends while its
+// transaction is still waiting for a final response (the last early dialog
+// ended with a BYE, §15). In the Proceeding state no timer of its own ends
+// that transaction (§17.1.1.2): it is cancelled, when a provisional response
+// allows (§9.1) and it was not yet, and abandoned 64·T1 later if no final
+// response ended it, as after any CANCEL that got none.
+func (u *UA) endInvite(now effects.Time, c *call, out []effects.Effect) []effects.Effect {
+	id := c.inviteTxn
+	if _, st, live := u.txns.State(id); !live || st != txn.Calling && st != txn.Proceeding {
+		return out
+	}
+	if c.provisional && !c.cancelled {
+		if cancel, err := message.CancelFor(c.invite); err == nil {
+			c.cancelled = true
+			_, out, _ = u.newClient(now, cancel, c.peer, txnRole{call: c, kind: roleCancel}, out)
+		}
+	}
+	_, out = u.setFuncTimer(64*u.t1(), func(now effects.Time, out []effects.Effect) []effects.Effect {
+		return u.route(now, u.txns.Abandon(now, id, u.buf()), out)
+	}, out)
 	return out
 }
 

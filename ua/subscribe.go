@@ -395,7 +395,10 @@ func (o subOwner) clientResponse(now effects.Time, r txnRole, m *message.Message
 			}
 		}
 	}
-	if r.req.ToTag() == "" {
+	// A SUBSCRIBE outside any dialog has no dialog in its role; one in the
+	// dialog does even when its To has no tag (a notifier whose NOTIFY had
+	// none, RFC 3261 §12.1.1: the tag is then null).
+	if r.dlg == nil {
 		return u.subscribeAnswered(now, sub, r.req, m, out)
 	}
 	return u.refreshAnswered(now, sub, r.req, m, out)
@@ -415,7 +418,7 @@ func (o subOwner) clientFailure(now effects.Time, r txnRole, ev effects.Event, o
 	case r.req.Method() == "NOTIFY":
 		// RFC 6665 §4.2.2: a NOTIFY that times out ends the subscription.
 		return u.endSub(sub, code, "", 0, ErrTimeout, nil, out)
-	case r.req.ToTag() == "" || r.req.Method() == "REFER":
+	case r.dlg == nil || r.req.Method() == "REFER":
 		if sub.d != nil && r.req.Method() == "SUBSCRIBE" {
 			return out // a NOTIFY already created the subscription
 		}
@@ -723,6 +726,12 @@ func (u *UA) subDialogRequest(now effects.Time, ev effects.Event, out []effects.
 	id := dialog.IDOf(m, true)
 	d := u.subDlgs[id]
 	if d == nil && m.Method() == "NOTIFY" {
+		// A NOTIFY without a Subscription-State (RFC 6665 §8.2.3) is
+		// refused before it creates a dialog: a subscription made by a
+		// NOTIFY that got 400 would be known to nobody and end never.
+		if _, ok, err := message.First[header.SubscriptionState](m); err != nil || !ok {
+			return u.reply(now, ev.ID, m, 400, "", nil, out)
+		}
 		d = u.notifyDialog(m, id, ev.From)
 	}
 	if d == nil {

@@ -374,10 +374,23 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 		r := u.byTxn[ev.ID]
 		delete(u.byTxn, ev.ID)
 		if r.kind == roleInvite && u.live(r.call) && r.call.uac && r.call.inviteTxn == ev.ID {
+			c := r.call
+			if c.state == stCalling {
+				// The INVITE transaction ended and no final response made
+				// the call: only 2xx responses that could create no dialog
+				// came (§12.1.2: no usable To tag or Contact), which
+				// §13.2.2.4 cannot acknowledge. The attempt failed, as if
+				// nothing had come.
+				if c.refer != 0 {
+					out = u.referProgress(now, c, 408, "", out)
+				}
+				out = u.endCall(now, c, out)
+				return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: 408, Err: ErrTimeout})
+			}
 			// §13.2.2.4: early dialogs that got no 2xx end with the
 			// INVITE transaction.
-			for _, s := range r.call.sessions {
-				if s != r.call.kept && s.d.State == dialog.Early {
+			for _, s := range c.sessions {
+				if s != c.kept && s.d.State == dialog.Early {
 					out = u.dropSession(now, s, out)
 				}
 			}
