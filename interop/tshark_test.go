@@ -43,7 +43,14 @@ func TestTsharkDissects(t *testing.T) {
 	if ok, _ := sippStats(t, stat); rc != 0 || ok != calls {
 		t.Fatalf("SIPp: exit %d, %d of %d calls successful\n%s", rc, ok, calls, out)
 	}
-	time.Sleep(300 * time.Millisecond) // the last packets reach the capture
+	// The capture is written behind the traffic (more so on a busy
+	// machine): wait until the file holds every SIP message, or 15 s.
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		_, got := run(t, dir, 10*time.Second, tshark, "-r", capture, "-Y", "sip", "-T", "fields", "-e", "frame.number")
+		if strings.Count(withoutRootWarning(got), "\n") >= 12*calls {
+			break
+		}
+	}
 	syscall.Kill(-cap.cmd.Process.Pid, syscall.SIGINT)
 	cap.wait(t, 10*time.Second)
 
