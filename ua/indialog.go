@@ -60,14 +60,6 @@ func (u *UA) byeReceived(now effects.Time, s *session, ev effects.Event, out []e
 	}
 	out = u.dropSession(now, s, out)
 	if c.kept == s || len(liveSessions(c)) == 0 {
-		if c.uac && c.state == stCalling {
-			// The callee hung up in what is, for us, an early dialog: every
-			// 2xx was lost and it gave up waiting for our ACK (§13.3.1.4).
-			// No final response will end the INVITE, which waits in
-			// Proceeding, where no timer runs (§17.1.1.2): let it go
-			// with the call.
-			out = u.route(now, u.txns.Abandon(now, c.inviteTxn, u.buf()), out)
-		}
 		out = u.endCall(now, c, out)
 		out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Msg: ev.Msg, Err: ErrRemoteBye})
 	}

@@ -381,11 +381,17 @@ func (u *UA) txnEvent(now effects.Time, ev effects.Event, out []effects.Effect) 
 				// came (§12.1.2: no usable To tag or Contact), which
 				// §13.2.2.4 cannot acknowledge. The attempt failed, as if
 				// nothing had come.
+				// A cancelled INVITE given up 64·T1 after its CANCEL
+				// (cancelGiveUp abandons it) failed as cancelled.
+				code, err := 408, ErrTimeout
+				if c.cancelled {
+					code, err = 487, ErrCancelled
+				}
 				if c.refer != 0 {
-					out = u.referProgress(now, c, 408, "", out)
+					out = u.referProgress(now, c, code, "", out)
 				}
 				out = u.endCall(now, c, out)
-				return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: 408, Err: ErrTimeout})
+				return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: code, Err: err})
 			}
 			// §13.2.2.4: early dialogs that got no 2xx end with the
 			// INVITE transaction.

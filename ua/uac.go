@@ -408,6 +408,9 @@ func (u *UA) cancelGiveUp(now effects.Time, c *call, out []effects.Effect) []eff
 		return out
 	}
 	out = u.route(now, u.txns.Abandon(now, c.inviteTxn, u.buf()), out)
+	if !u.live(c) || c.state != stCalling {
+		return out // the transaction's end failed the call (487)
+	}
 	out = u.endCall(now, c, out)
 	return deliver(out, effects.Event{Kind: effects.CallFailed, ID: c.id, Code: 487, Err: ErrCancelled})
 }
