@@ -141,6 +141,16 @@ func (x *b2bWorld) cancelled(expires time.Duration) (string, error) {
 		if end.Kind != effects.CallEnded || !oneOf(end.Err, ua.ErrHangup, ua.ErrRemoteBye) {
 			return "", fmt.Errorf("Alice's call: %s", a)
 		}
+	case end.Kind == effects.CallEnded && errors.Is(end.Err, ua.ErrHangup) && gotProvisional:
+		// She cancelled, every CANCEL (or its answer) was lost, and
+		// Carol's 2xx came through before the B2BUA could cancel her: the
+		// 2xx wins (§9.1: CANCEL has no effect once a final response was
+		// sent), Alice acknowledges it and hangs up with a BYE (§15).
+		outcome = "the 2xx came after her unanswered CANCEL"
+		if len(w.allFrom(x.alice.Node, nil, "CANCEL")) == 0 || len(w.find(sim.OpRecv, x.alice.Node, nil, "487")) > 0 ||
+			len(w.find(sim.OpRecv, x.alice.Node, nil, "200 INVITE")) == 0 || len(w.allFrom(x.alice.Node, nil, "BYE")) == 0 {
+			return "", fmt.Errorf("Alice's call: %s", a)
+		}
 	case end.Kind == effects.CallEnded && errors.Is(end.Err, ua.ErrHangup):
 		// She gave up before any provisional response, so no CANCEL could
 		// go (§9.1); the 2xx came: she acknowledges it and hangs up with a
