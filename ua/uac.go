@@ -429,8 +429,16 @@ func (u *UA) sendBye(now effects.Time, s *session, out []effects.Effect) []effec
 		_, out, _ = u.newClient(now, bye, nextHop(next, s.peer), txnRole{call: s.c, s: s, kind: roleBye}, out)
 	}
 	out = u.dropSession(now, s, out)
-	if s.c.kept == s || len(liveSessions(s.c)) == 0 {
-		out = u.endCall(now, s.c, out)
+	if c := s.c; c.kept == s || len(liveSessions(c)) == 0 {
+		if c.uac && c.state == stCalling {
+			// The BYE ends a call still calling: a request in its early
+			// dialog got 481 or timed out (RFC 5057 §5.1), the callee lost
+			// it. The INVITE waits in Proceeding, where no timer runs
+			// (§17.1.1.2), and its final response may never come: let it
+			// go with the call, as when the callee's BYE ends it.
+			out = u.route(now, u.txns.Abandon(now, c.inviteTxn, u.buf()), out)
+		}
+		out = u.endCall(now, c, out)
 	}
 	return out
 }
