@@ -57,11 +57,13 @@ func FuzzSimInterleavings(f *testing.F) {
 
 // simMaxSteps bounds the steps of a program, and simQuiet how long the
 // network may take to fall quiet after it; simMaxEvents bounds the events
-// of one run of the Sim (a storm is a failure).
+// of one run of the Sim (a storm is a failure); simMaxLate how far ahead
+// a datagram may be delayed.
 const (
 	simMaxSteps  = 256
 	simQuiet     = 15 * time.Minute
 	simMaxEvents = 200000
+	simMaxLate   = 5 * time.Minute
 )
 
 // simConfig is the first byte of an input: the network the program runs
@@ -87,7 +89,7 @@ const (
 	simOpDeliver              // the arg-th datagram in flight arrives now
 	simOpDrop                 // the arg-th datagram in flight is lost
 	simOpDuplicate            // a copy of the arg%16-th datagram arrives (arg>>4)·20 ms from now
-	simOpDelay                // the arg%16-th datagram arrives simDelays[arg>>4] later
+	simOpDelay                // the arg%16-th datagram arrives simDelays[arg>>4] later (simMaxLate from now at most)
 	simOpBreak                // the arg-th open stream connection breaks
 	simOpIsolate              // a node is cut off from all others until a heal
 	simOpCutFor               // a node is cut off from all others for (arg>>3+1)·2 s
@@ -515,8 +517,12 @@ func (w *simWorld) exec(op, arg byte) error {
 		}
 	case op == simOpDelay:
 		if e, ok := simPick(w.datagrams(), a%16); ok {
-			w.logf("delay %s by %v", simDescribe(e), simDelays[a>>4])
-			return simChoice(s.Delay(e, simDelays[a>>4]))
+			// A datagram stays in flight at most simMaxLate from now, so
+			// that the network can fall quiet within simQuiet of the
+			// program's end however often the program delays it.
+			d := min(simDelays[a>>4], s.Now().Add(simMaxLate).Sub(e.At))
+			w.logf("delay %s by %v", simDescribe(e), d)
+			return simChoice(s.Delay(e, d))
 		}
 	case op == simOpBreak:
 		if id, ok := simPick(s.Conns(), a); ok {
