@@ -33,21 +33,25 @@ import (
 // the phones can call her.
 //
 // An input is one configuration byte (simConfig), then steps of two bytes,
-// an operation and its argument (simOp), at most simMaxSteps of them.
+// an operation and its argument (the simOp constants, the application's
+// commands among them: the simCmd constants), at most simMaxSteps of
+// them.
 //
 // For every input: nothing panics; the Sim sees no misuse (a timer set
 // twice or cancelled when not pending, a storm of events); every message a
 // core sends parses (but an error response to a malformed request, see
-// checkParses); every call's events are in order (nothing after its end,
-// answered at most once). Once the program is over, the network heals and
+// checkSends), and no proxy sends one to itself; every call's events are
+// in order (nothing after its end, answered at most once). Once the program is over, the network heals and
 // turns perfect, every application hangs up what it has (and, from then
 // on, refuses new calls, hangs up those answered late, answers requests
 // and unregisters), and within simQuiet of virtual time every event has
 // been handled and no node holds a call, dialog, transaction, proxy
 // context, pending REGISTER or timer (sim.CheckQuiet).
 //
-// SANSIP_FUZZ_SIM_TRACE=1 with -v logs each step and prints the Sim's
-// trace of every input.
+// A failure prints the program and the Sim's trace; go test ./fuzz -run
+// 'FuzzSimInterleavings/NAME' -v replays an input of testdata, and
+// SANSIP_FUZZ_SIM_TRACE=1 logs each step and prints the trace even when
+// it passes.
 func FuzzSimInterleavings(f *testing.F) {
 	for _, seed := range simSeeds {
 		f.Add(seed.prog())
@@ -96,7 +100,7 @@ const (
 	simOpHeal                 // every partition ends
 	simOpAdvance              // the clock moves by simDelays[arg%16], in order
 	simOpFire                 // the earliest timer fires now; events due before it wait
-	simOpApp                  // 17 to 31: an application command, cmd op-simOpApp (simCommand)
+	simOpApp                  // 17 to 31: the application command op-simOpApp (a simCmd)
 )
 
 // The application commands, op-simOpApp; the argument picks the UA (arg mod
@@ -150,7 +154,8 @@ func simApp(cmd, node, pick, uas int) [2]byte {
 	return [2]byte{byte(simOpApp + cmd), byte(pick*uas + node)}
 }
 
-// simNext handles n events in order; advance moves the clock by simDelays[i].
+// simNext is the step handling n events in order, simAdvance the one
+// moving the clock by simDelays[i], simStep any other.
 func simNext(n int) [2]byte       { return [2]byte{simOpNext, byte(n - 1)} }
 func simAdvance(i int) [2]byte    { return [2]byte{simOpAdvance, byte(i)} }
 func simStep(op, arg int) [2]byte { return [2]byte{byte(op), byte(arg)} }
@@ -173,7 +178,8 @@ var simSeeds = []simSeed{
 		simApp(simCmdUpdate, 2, 0, 4), simAdvance(5), simApp(simCmdAccept, 0, 0, 4), simAdvance(6),
 		simApp(simCmdHangup, 2, 0, 4), simAdvance(7)}},
 	// Losses: the INVITE is dropped, a provisional duplicated, the 2xx
-	// delayed and delivered out of order, timers fired early.
+	// delayed and delivered out of order, timers fired before the
+	// datagrams due earlier arrive; the links lose and duplicate too.
 	{cfg: simCfgLossy, steps: [][2]byte{simApp(simCmdCall, 0, 0, 3), simStep(simOpDrop, 0), simStep(simOpFire, 0), simNext(4),
 		simApp(simCmdRing, 1, 0, 3), simStep(simOpDuplicate, 0x20), simNext(3), simApp(simCmdAnswer, 2, 0, 3), simStep(simOpDelay, 0x61),
 		simStep(simOpDeliver, 1), simStep(simOpFire, 0), simNext(8), simAdvance(8), simApp(simCmdHangup, 0, 0, 3), simStep(simOpDrop, 0), simAdvance(9)}},
@@ -233,7 +239,7 @@ const (
 func newSimWorld(t testing.TB, cfg simConfig) *simWorld {
 	s := sim.New(1, sim.WithConfig(sim.Config{TraceLimit: 4000, MaxEvents: simMaxEvents}))
 	w := &simWorld{t: t, s: s, cfg: cfg}
-	s.Observe(w.checkParses)
+	s.Observe(w.checkSends)
 	rr := cfg&simCfgNoRecordRoute == 0
 	w.proxy = sim.Must(s.AddRegistrarProxy("proxy", "192.0.2.10:5060", proxycore.Config{RecordRoute: rr},
 		registrar.Config{Domains: []string{"example.com"}}, nil))
@@ -299,14 +305,15 @@ func (w *simWorld) fail(format string, args ...any) {
 	}
 }
 
-// checkParses checks that every message a core sends parses back: a SIP
+// checkSends checks every message a core sends. It must parse back: a SIP
 // message the nodes render from their message.Message, whatever happens
 // to it on the way. The one exception, as in FuzzUA of package ua and in
 // the other targets of this package: an error response (400 or more) to
 // a malformed request echoes its fields as they came (message.
 // ErrorResponse, RFC 4475), and may not parse; none of the simulated cores
-// sends a malformed request, but the rule is the same everywhere.
-func (w *simWorld) checkParses(r *sim.Record) {
+// sends a malformed request, but the rule is the same everywhere. And no
+// proxy sends a message to itself.
+func (w *simWorld) checkSends(r *sim.Record) {
 	switch {
 	case r.Op != sim.OpSend && r.Op != sim.OpDrop, !r.IsMessage():
 		return
@@ -315,6 +322,11 @@ func (w *simWorld) checkParses(r *sim.Record) {
 	}
 	if _, err := message.Parse(r.Data, nil); err != nil && !simErrorResponse(r.Data) {
 		w.fail("%s sent a message that does not parse: %v\n%s", r.Node.Name(), err, r.Data)
+	}
+	if r.Node == r.Peer && (r.Node == w.proxy.Node || w.edge != nil && r.Node == w.edge.Node) {
+		// Nothing in this network makes a proxy's request spiral back to
+		// it: one that does is routing a request to itself, a loop.
+		w.fail("%s sent to itself: %s", r.Node.Name(), r.Summary())
 	}
 }
 
@@ -377,6 +389,7 @@ func (u *simUA) hear(ev effects.Event) {
 	}
 }
 
+// decline declines the re-INVITE or UPDATE waiting on the call id (488).
 func (u *simUA) decline(id ua.CallID) error {
 	return u.Do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
 		return u.UA.Decline(now, id, 0, out)
