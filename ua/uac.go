@@ -481,8 +481,7 @@ func (u *UA) failure(now effects.Time, r txnRole, ev effects.Event, out []effect
 		// with it the call. (A PRACK's failure changes nothing: the
 		// INVITE's final response decides.)
 		if r.s != nil && r.s.d.State != dialog.Terminated {
-			out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: reason})
-			return u.sendBye(now, r.s, out)
+			return u.byeEnding(now, r.s, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: reason}, out)
 		}
 	}
 	return out
