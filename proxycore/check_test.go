@@ -448,3 +448,36 @@ func TestAnswerTimeout(t *testing.T) {
 		t.Error("a Decide after the timeout was accepted")
 	}
 }
+
+// TestDoubleRecordRouteRemoved: a proxy that record-routed twice, its
+// transports differing on either side (RFC 5658's double Record-Route:
+// one value naming UDP, one TCP), finds both of its values on top of the
+// requests in the dialog. It removes both (RFC 3261 §16.4 for each) and
+// sends the request to the Request-URI, over the transport it names; it
+// used to send the request to itself with the second value, and answer it
+// 482 (a loop). Stateful and stateless.
+func TestDoubleRecordRouteRemoved(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		n := newNetwork(t)
+		var p *node
+		if stateless {
+			p = n.addStateless("p", "192.0.2.10:5060", proxycore.Config{RecordRoute: true})
+		} else {
+			p = n.addProxy("p", "192.0.2.10:5060", proxycore.Config{RecordRoute: true})
+		}
+		raw := strings.Replace(request("BYE", "sip:bob@192.0.2.2:5060;transport=tcp",
+			"Route: <sip:192.0.2.10:5060;lr>, <sip:192.0.2.10:5060;transport=tcp;lr>"),
+			"To: <sip:bob@example.com>", "To: <sip:bob@example.com>;tag=b1", 1)
+		n.inject(p, alicePeer, raw)
+		n.run(time.Second)
+		var fwd []wireEntry
+		for _, w := range n.wire {
+			if w.from == "p" && w.msg.IsRequest() {
+				fwd = append(fwd, w)
+			}
+		}
+		if len(fwd) != 1 || fwd[0].to != "192.0.2.2:5060" || fwd[0].msg.Has("Route") {
+			t.Fatalf("stateless %v: forwarded %v", stateless, n.log())
+		}
+	}
+}

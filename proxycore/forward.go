@@ -173,8 +173,20 @@ func (p *Proxy) startNext(now effects.Time, c *rctx, out []effects.Effect) []eff
 		start = append(start, t)
 		c.targets = c.targets[1:]
 	}
+	// Every branch is made before any is sent, so that one failing at
+	// once (no transaction could be made for it: 503) finds the others
+	// pending: the context then waits for their responses, as it must
+	// before it chooses the best (RFC 3261 §16.7 steps 5 and 6), instead
+	// of answering while targets it chose are still to be tried.
+	made := len(c.branches)
 	for _, t := range start {
-		out = p.startBranch(now, c, t, max(1, c.breadth/(active+len(start))), out)
+		p.seq++
+		b := &branch{seq: p.seq, ctx: c, target: t, breadth: max(1, c.breadth/(active+len(start)))}
+		c.branches = append(c.branches, b)
+		p.branches[b.seq] = b
+	}
+	for _, b := range c.branches[made : made+len(start)] {
+		out = p.startBranch(now, b, out)
 	}
 	if len(start) == 0 && active == 0 && !c.final {
 		return p.finish(now, c, out)
@@ -182,14 +194,17 @@ func (p *Proxy) startNext(now effects.Time, c *rctx, out []effects.Effect) []eff
 	return out
 }
 
-// startBranch forwards the request to one target (RFC 3261 §16.6 steps 1 to
-// 7): a copy with the target as Request-URI, Max-Forwards decremented, the
-// target's route set, Max-Breadth; then the next hop.
-func (p *Proxy) startBranch(now effects.Time, c *rctx, t Target, breadth int, out []effects.Effect) []effects.Effect {
-	p.seq++
-	b := &branch{seq: p.seq, ctx: c, target: t, breadth: breadth}
-	c.branches = append(c.branches, b)
-	p.branches[b.seq] = b
+// startBranch forwards the request to the target of the branch b (RFC 3261
+// §16.6 steps 1 to 7): a copy with the target as Request-URI, Max-Forwards
+// decremented, the target's route set, Max-Breadth; then the next hop.
+func (p *Proxy) startBranch(now effects.Time, b *branch, out []effects.Effect) []effects.Effect {
+	c, t := b.ctx, b.target
+	switch {
+	case b.done:
+		return out
+	case c.cancelled:
+		return p.branchDone(now, b, 487, nil, out)
+	}
 	m, code := p.branchRequest(b)
 	if code != 0 {
 		return p.failed(now, b, code, out)

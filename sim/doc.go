@@ -80,4 +80,16 @@
 // messages of the run to check (in-dialog requests following the route
 // set, the CANCELs of a forking proxy...); Filter loses chosen messages;
 // Partition and BreakConn cut the network.
+//
+// # Choosing the order of events
+//
+// A test that explores orders of events (a fuzz target, a model checker:
+// FuzzSimInterleavings in package fuzz) lists the events queued (Queue)
+// and chooses: Step handles the first, RunEvent a chosen one ahead of its
+// turn; Drop, Duplicate and Delay change the fate of a datagram in flight;
+// Break breaks a chosen connection and Heal ends every partition. The
+// choices keep to what a network and a driver can do (datagrams lost,
+// duplicated, delayed and reordered at will; a stream's data in order; a
+// node's timers never early nor out of order), and the trace records
+// them, so that a run stays a function of the seed and the choices.
 package sim

@@ -250,8 +250,11 @@ func (s *Sim) describeQueue() string {
 }
 
 // step handles the first event of the queue.
-func (s *Sim) step() {
-	e := heap.Pop(&s.q).(*event)
+func (s *Sim) step() { s.handle(heap.Pop(&s.q).(*event)) }
+
+// handle handles an event taken off the queue (the first, or one a test
+// chose: RunEvent) and recycles it.
+func (s *Sim) handle(e *event) {
 	s.events++
 	if s.events > s.cfg.MaxEvents {
 		s.fail(fmt.Errorf("%w: more than %d in one run", ErrEvents, s.cfg.MaxEvents))

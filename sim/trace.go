@@ -51,11 +51,14 @@ const (
 	OpConnClose
 	// OpError: the Sim saw a misuse (Detail).
 	OpError
+	// OpDelay: a test delayed Data, a datagram from Node to Peer in
+	// flight, by After (Sim.Delay).
+	OpDelay
 )
 
 var opNames = [...]string{OpSend: "send", OpRecv: "recv", OpDrop: "drop", OpDup: "dup", OpSet: "set", OpCancel: "cancel",
 	OpFire: "fire", OpEvent: "event", OpCommand: "command", OpAction: "action", OpResolve: "resolve",
-	OpConnOpen: "conn-open", OpConnClose: "conn-close", OpError: "ERROR"}
+	OpConnOpen: "conn-open", OpConnClose: "conn-close", OpError: "ERROR", OpDelay: "delay"}
 
 // String names the operation.
 func (o Op) String() string {
@@ -285,6 +288,8 @@ func (r Record) String() string {
 	switch r.Op {
 	case OpSend, OpDup:
 		fmt.Fprintf(&b, " -> %-8s %s%s %s", nodeName(r.Peer, r.Addr), r.Transport, connString(r.Conn), r.Summary())
+	case OpDelay:
+		fmt.Fprintf(&b, " -> %-8s %s %s by %v", nodeName(r.Peer, r.Addr), r.Transport, r.Summary(), r.After)
 	case OpRecv:
 		fmt.Fprintf(&b, " <- %-8s %s%s %s", nodeName(r.Peer, r.Addr), r.Transport, connString(r.Conn), r.Summary())
 	case OpDrop:

@@ -380,17 +380,29 @@ func (u *UA) random(lo, hi uint64) uint64 {
 	return lo + n%(hi-lo+1)
 }
 
-// dialogGone ends a call whose peer answered an in-dialog request with a
-// response that ends the dialog or its INVITE usage (RFC 5057 §5.1): BYE,
-// and CallEnded with ErrDialogGone. A callee whose 2xx is not yet
-// acknowledged waits for the ACK (or for 64·T1 without one) before its BYE,
-// as RFC 3261 §15 requires.
+// dialogGone ends a session whose peer answered an in-dialog request with
+// a response that ends the dialog or its INVITE usage (RFC 5057 §5.1):
+// BYE, and CallEnded with ErrDialogGone when the call ends with it (see
+// byeEnding). A callee whose 2xx is not yet acknowledged waits for the ACK
+// (or for 64·T1 without one) before its BYE, as RFC 3261 §15 requires.
 func (u *UA) dialogGone(now effects.Time, s *session, m *message.Message, out []effects.Effect) []effects.Effect {
 	end := effects.Event{Kind: effects.CallEnded, ID: s.c.id, Msg: m, Code: m.StatusCode(), Err: ErrDialogGone}
 	if !s.c.uac && s.ok != nil && s.c.answered {
 		s.byeWanted, s.byeEvent = true, end
 		return out
 	}
-	out = deliver(out, end)
-	return u.sendBye(now, s, out)
+	return u.byeEnding(now, s, end, out)
+}
+
+// byeEnding ends the session s with a BYE (sendBye) and delivers end, the
+// call's CallEnded, only if the call ended with it: a caller's early
+// dialog may go while the call lives on in the early dialogs of other
+// forks (RFC 3261 §13.2.2.4), one of which may still answer.
+func (u *UA) byeEnding(now effects.Time, s *session, end effects.Event, out []effects.Effect) []effects.Effect {
+	c := s.c
+	out = u.sendBye(now, s, out)
+	if !u.live(c) {
+		out = deliver(out, end)
+	}
+	return out
 }

@@ -432,8 +432,11 @@ func (u *UA) sendBye(now effects.Time, s *session, out []effects.Effect) []effec
 		_, out, _ = u.newClient(now, bye, nextHop(next, s.peer), txnRole{call: s.c, s: s, kind: roleBye}, out)
 	}
 	out = u.dropSession(now, s, out)
-	if s.c.kept == s || len(liveSessions(s.c)) == 0 {
-		out = u.endCall(now, s.c, out)
+	if c := s.c; c.kept == s || len(liveSessions(c)) == 0 {
+		// A call still calling lets its INVITE go in endCall (endInvite:
+		// cancelled, then abandoned 64·T1 later), as when the callee's
+		// BYE ends it.
+		out = u.endCall(now, c, out)
 	}
 	return out
 }
@@ -476,8 +479,7 @@ func (u *UA) failure(now effects.Time, r txnRole, ev effects.Event, out []effect
 		// with it the call. (A PRACK's failure changes nothing: the
 		// INVITE's final response decides.)
 		if r.s != nil && r.s.d.State != dialog.Terminated {
-			out = deliver(out, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: reason})
-			return u.sendBye(now, r.s, out)
+			return u.byeEnding(now, r.s, effects.Event{Kind: effects.CallEnded, ID: c.id, Code: code, Err: reason}, out)
 		}
 	}
 	return out
