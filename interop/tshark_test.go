@@ -21,14 +21,14 @@ func TestTsharkDissects(t *testing.T) {
 	dir := t.TempDir()
 	capture := filepath.Join(dir, "sansip.pcapng")
 	cap := start(t, dir, tshark, "-i", "lo", "-f", "udp port "+strconv.Itoa(s.port), "-w", capture)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // tshark loads its dissectors first: slow on a busy machine
 	for !strings.Contains(cap.output(), "Capturing on") {
 		out := cap.output()
 		if cap.exited() || strings.Contains(out, "ermission") {
 			t.Skipf("tshark cannot capture on lo (capturing needs root or CAP_NET_RAW):\n%s", out)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tshark not capturing after 10 s:\n%s", out)
+			t.Fatalf("tshark not capturing after 30 s:\n%s", out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
