@@ -24,6 +24,17 @@
 // composes them, and then through the proxycore.Stateless proxy with a
 // router.
 //
+// FuzzSimInterleavings (sim_test.go) lets the fuzzer choose every
+// interleaving of a simulated network (package sim): Alice, a registrar
+// proxy (record-routing or not, behind a stateless proxy or not) and two
+// or three phones registered to one address, so that calls fork. Its input
+// is a program of two-byte steps: run the next events or a chosen one
+// early, deliver, drop, duplicate or delay a datagram, break a connection,
+// cut a node off or heal, move the clock, fire a timer, or give a user a
+// command. After the program the network heals, every user ends what it
+// has, and nothing may be left in any node (sim.CheckQuiet). It uses its
+// own input format, not Records.
+//
 // # Inputs
 //
 // An input is a sequence of records (Records) separated by the byte 0xff,
