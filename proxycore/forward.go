@@ -424,6 +424,9 @@ func (p *Proxy) cancelBranch(now effects.Time, b *branch, out []effects.Effect) 
 	if k, st, ok := p.txns.State(b.txn); !ok || k != txn.ClientInvite || st != txn.Proceeding {
 		return out
 	}
+	if b.sent == nil {
+		return out // let go at its final response: nothing to cancel
+	}
 	cancel, err := message.CancelFor(b.sent)
 	if err != nil {
 		return out
