@@ -283,14 +283,13 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 		}
 		return w
 	}
-	route := func() *message.Message { return w }
 	ru := m.RequestURI()
 	if !m.Has("Route") {
 		return w, s.stripMaddr(m, edit)
 	}
 	if !s.ours(ru) {
 		// The common case: only the top Routes matter.
-		if err := s.removeOurRoutes(w, route); err != nil {
+		if err := s.removeOurRoutes(w); err != nil {
 			return w, err
 		}
 		return w, s.stripMaddr(w, edit)
@@ -311,21 +310,20 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 		routes = rest
 	}
 	if len(routes) > 0 && s.ours(routes[0].URI) {
-		if err := s.removeOurRoutes(w, route); err != nil {
+		if err := s.removeOurRoutes(w); err != nil {
 			return w, err
 		}
 	}
 	return w, s.stripMaddr(w, edit)
 }
 
-// removeOurRoutes removes the top Route of m when it names this proxy
-// (§16.4), and the next one too when it names this proxy again: a proxy
-// that record-routed twice, changing transports (RFC 5658's double
+// removeOurRoutes removes, in place, the top Route of m when it names this
+// proxy (§16.4), and the next one too when it names this proxy again: a
+// proxy that record-routed twice, changing transports (RFC 5658's double
 // Record-Route, recordRoute), finds both of its values on top of the
 // requests in the dialog, and must not route the request to itself with
-// the second. edit gives the message to change (the Routes are removed in
-// place: preprocessed passes m itself).
-func (s *self) removeOurRoutes(m *message.Message, edit func() *message.Message) error {
+// the second.
+func (s *self) removeOurRoutes(m *message.Message) error {
 	for range 2 {
 		top, ok, err := message.First[header.Route](m)
 		if err != nil {
@@ -334,7 +332,6 @@ func (s *self) removeOurRoutes(m *message.Message, edit func() *message.Message)
 		if !ok || !s.ours(top.URI) {
 			return nil
 		}
-		m = edit()
 		if _, err := m.RemoveTopRoute(); err != nil {
 			return fmt.Errorf("proxycore: removing our Route: %w", err)
 		}

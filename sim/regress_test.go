@@ -94,34 +94,8 @@ func TestResolveKeepsPort(t *testing.T) {
 // rather than torn down by Bob for want of an ACK. (Found by
 // TestBasicCallTCP, seed 83.)
 func TestTCP2xxRetransmitted(t *testing.T) {
-	s := sim.New(1)
-	alice := sim.Must(s.AddUA("alice", "TCP:192.0.2.1:5060", ua.Config{}))
-	bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", ua.Config{}))
-	bob.Answering(sim.Callee{Ring: 180, After: time.Second, Answer: []byte(sdpAnswer)})
-	alice.HangupAfter(time.Second)
-	s.At(effects.Time(1015*time.Millisecond), func() { // the 200 left at 1.01 s
-		if err := s.BreakConn(alice.Node, bob.Node); err != nil {
-			t.Error(err)
-		}
-	})
-	if _, err := alice.Call("sip:bob@192.0.2.2;transport=tcp", ua.CallOptions{Body: []byte(sdpOffer)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RunUntilQuiet(time.Hour); err != nil {
-		t.Fatal(s.Report(err))
-	}
-	if !strings.Contains(s.Trace(), "drop       <- bob      TCP 200 INVITE (connection closed)") {
-		t.Fatalf("the 200 was not lost with the connection:\n%s", s.Trace())
-	}
-	if _, ok := alice.Last(effects.CallAnswered); !ok {
-		t.Errorf("the call was not established:\n%s", s.Trace())
-	}
-	if ev, ok := bob.Last(effects.CallEnded); !ok || !errors.Is(ev.Err, ua.ErrRemoteBye) {
-		t.Errorf("Bob's call ended so: %+v\n%s", ev, s.Trace())
-	}
-	if err := s.CheckQuiet(); err != nil {
-		t.Fatal(s.Report(err))
-	}
+	tcpResponseLost(t, ua.Config{}, sim.Callee{Ring: 180, After: time.Second, Answer: []byte(sdpAnswer)},
+		1015*time.Millisecond, "200") // the 200 left at 1.01 s
 }
 
 // TestTCPReliable1xxRetransmitted: Bob sends his 183 reliably (RFC 3262)
@@ -134,12 +108,23 @@ func TestTCP2xxRetransmitted(t *testing.T) {
 // 64·T1. (Found reading ua/prack.go; TestPrackTCP checks the
 // retransmissions.)
 func TestTCPReliable1xxRetransmitted(t *testing.T) {
+	tcpResponseLost(t, ua.Config{Reliable: true}, sim.Callee{Ring: 183, RingBody: []byte(sdpAnswer), After: time.Second, Answer: []byte(sdpAnswer)},
+		15*time.Millisecond, "183") // the 183 left at 10 ms
+}
+
+// tcpResponseLost runs a call over TCP in which Alice's connection to Bob
+// (Bob configured with cfg, answering as callee) breaks at breakAt, while
+// Bob's response code is in flight: the response must be lost with the
+// connection, retransmitted on a new one, and the call established, then
+// ended by Alice's BYE, with nothing left.
+func tcpResponseLost(t *testing.T, cfg ua.Config, callee sim.Callee, breakAt time.Duration, code string) {
+	t.Helper()
 	s := sim.New(1)
 	alice := sim.Must(s.AddUA("alice", "TCP:192.0.2.1:5060", ua.Config{}))
-	bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", ua.Config{Reliable: true}))
-	bob.Answering(sim.Callee{Ring: 183, RingBody: []byte(sdpAnswer), After: time.Second, Answer: []byte(sdpAnswer)})
+	bob := sim.Must(s.AddUA("bob", "TCP:192.0.2.2:5060", cfg))
+	bob.Answering(callee)
 	alice.HangupAfter(time.Second)
-	s.At(effects.Time(15*time.Millisecond), func() { // the 183 left at 10 ms
+	s.At(effects.Time(breakAt), func() {
 		if err := s.BreakConn(alice.Node, bob.Node); err != nil {
 			t.Error(err)
 		}
@@ -150,8 +135,8 @@ func TestTCPReliable1xxRetransmitted(t *testing.T) {
 	if err := s.RunUntilQuiet(time.Hour); err != nil {
 		t.Fatal(s.Report(err))
 	}
-	if !strings.Contains(s.Trace(), "drop       <- bob      TCP 183 INVITE (connection closed)") {
-		t.Fatalf("the 183 was not lost with the connection:\n%s", s.Trace())
+	if !strings.Contains(s.Trace(), "drop       <- bob      TCP "+code+" INVITE (connection closed)") {
+		t.Fatalf("the %s was not lost with the connection:\n%s", code, s.Trace())
 	}
 	if _, ok := alice.Last(effects.CallAnswered); !ok {
 		t.Errorf("the call was not established:\n%s", s.Trace())

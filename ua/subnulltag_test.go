@@ -1,12 +1,10 @@
 package ua
 
 import (
-	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ident"
@@ -80,21 +78,7 @@ func TestUnsubscribeNullTagDialog(t *testing.T) {
 			ok.Set("To", "<sip:bob@192.0.2.2>") // the null tag again
 			receive(string(ok.Bytes()))
 		}
-		for len(timers) > 0 {
-			next := slices.MinFunc(slices.Collect(func(yield func(effects.TimerID) bool) {
-				for id := range timers {
-					if !yield(id) {
-						return
-					}
-				}
-			}), func(a, b effects.TimerID) int { return cmp.Or(cmp.Compare(timers[a], timers[b]), cmp.Compare(a, b)) })
-			now = max(now, timers[next])
-			delete(timers, next)
-			apply(u.Handle(effects.Input{Kind: effects.TimerFired, Now: now, Timer: next}, nil))
-			if time.Duration(now) > time.Hour {
-				t.Fatal("timers still set after an hour")
-			}
-		}
+		fireTimers(t, u, &now, timers, apply)
 		if !slices.ContainsFunc(events, func(ev effects.Event) bool { return ev.Kind == effects.SubscriptionEnded && ev.ID == id }) {
 			t.Errorf("answered %v: no SubscriptionEnded: %v", answered, events)
 		}

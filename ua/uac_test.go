@@ -2,9 +2,11 @@ package ua
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ident"
@@ -76,21 +78,7 @@ func TestUnusable2xxFailsCall(t *testing.T) {
 			apply(u.Handle(effects.Input{Kind: effects.Received, Now: now, Data: ok.Bytes(), From: bob}, nil))
 			out, _ = u.Hangup(now, id, nil)
 			apply(out)
-			for len(timers) > 0 {
-				next := slices.MinFunc(slices.Collect(func(yield func(effects.TimerID) bool) {
-					for id := range timers {
-						if !yield(id) {
-							return
-						}
-					}
-				}), func(a, b effects.TimerID) int {
-					// Ids break ties, so that runs replay.
-					return cmp.Or(cmp.Compare(timers[a], timers[b]), cmp.Compare(a, b))
-				})
-				now = max(now, timers[next])
-				delete(timers, next)
-				apply(u.Handle(effects.Input{Kind: effects.TimerFired, Now: now, Timer: next}, nil))
-			}
+			fireTimers(t, u, &now, timers, apply)
 			failed := slices.IndexFunc(events, func(ev effects.Event) bool { return ev.Kind == effects.CallFailed && ev.ID == id })
 			if failed < 0 {
 				t.Errorf("no CallFailed; events %v", events)
@@ -157,19 +145,27 @@ func TestEarlyDialogEndLetsInviteGo(t *testing.T) {
 	if !slices.ContainsFunc(sent, func(m *message.Message) bool { return m.IsRequest() && m.Method() == "CANCEL" }) {
 		t.Error("the INVITE was not cancelled (§9.1)")
 	}
-	for len(timers) > 0 {
-		next := slices.MinFunc(slices.Collect(func(yield func(effects.TimerID) bool) {
-			for id := range timers {
-				if !yield(id) {
-					return
-				}
-			}
-		}), func(a, b effects.TimerID) int { return cmp.Or(cmp.Compare(timers[a], timers[b]), cmp.Compare(a, b)) })
-		now = max(now, timers[next])
-		delete(timers, next)
-		apply(u.Handle(effects.Input{Kind: effects.TimerFired, Now: now, Timer: next}, nil))
-	}
+	fireTimers(t, u, &now, timers, apply)
 	if u.Calls() != 0 || u.Dialogs() != 0 || u.Transactions().Len() != 0 || u.Timers() != 0 {
 		t.Errorf("left %d calls, %d dialogs, %d transactions, %d timers", u.Calls(), u.Dialogs(), u.Transactions().Len(), u.Timers())
+	}
+}
+
+// fireTimers fires the timers of a UA driven by hand in time order, ids
+// breaking ties so that runs replay, until none is left; it fails the test
+// if they run on past an hour. *now is the clock apply reads (it records
+// SetTimer in timers as *now plus the delay), moved as timers fire.
+func fireTimers(t *testing.T, u *UA, now *effects.Time, timers map[effects.TimerID]effects.Time, apply func([]effects.Effect)) {
+	t.Helper()
+	for len(timers) > 0 {
+		next := slices.MinFunc(slices.Collect(maps.Keys(timers)), func(a, b effects.TimerID) int {
+			return cmp.Or(cmp.Compare(timers[a], timers[b]), cmp.Compare(a, b))
+		})
+		*now = max(*now, timers[next])
+		if time.Duration(*now) > time.Hour {
+			t.Fatal("timers still set after an hour")
+		}
+		delete(timers, next)
+		apply(u.Handle(effects.Input{Kind: effects.TimerFired, Now: *now, Timer: next}, nil))
 	}
 }
