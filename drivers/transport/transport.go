@@ -177,6 +177,16 @@ type Config struct {
 	// UDPBatch is the number of datagrams read or written in one system
 	// call. Zero means DefaultUDPBatch.
 	UDPBatch int
+	// UDPPortableIO makes UDP sockets read and write through
+	// golang.org/x/net's ipv4/ipv6 ReadBatch and WriteBatch on every
+	// platform. By default, on Linux (amd64, arm64), the transport issues
+	// recvmmsg, sendmmsg and sendto itself as raw system calls on the
+	// non-blocking socket, waiting for readiness through the runtime's
+	// poller: a system call the Go scheduler is told of (as x/net's are)
+	// wakes its monitor thread whenever the process was idle, which on a
+	// server handling a few thousand datagrams a second costs as much CPU
+	// as the calls themselves (see the README's proxy benchmark).
+	UDPPortableIO bool
 	// UDPLinger, when positive, makes a UDP reader that got a thin batch
 	// wait this long before reading again, so that datagrams are read and
 	// answered several per system call: less CPU per message for up to
@@ -457,7 +467,7 @@ func (t *Transport) Shutdown(ctx context.Context) error {
 	udp, lns, srvs := t.udp, t.listeners, t.servers
 	t.mu.Unlock()
 	for _, s := range udp {
-		s.pc.Close()
+		s.io.close()
 	}
 	for _, ln := range lns {
 		ln.Close()

@@ -15,18 +15,33 @@ import (
 	"github.com/sansip/sansip/effects"
 )
 
-// batchConn is what ipv4.PacketConn and ipv6.PacketConn share: batched
-// reads and writes of socket messages.
-type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-	Close() error
+// datagramIO is a UDP socket's batched input and output: golang.org/x/net's
+// ipv4/ipv6 ReadBatch and WriteBatch (xnetIO, everywhere), or recvmmsg and
+// sendmmsg issued as raw system calls (rawIO, Linux on amd64 and arm64).
+type datagramIO interface {
+	// readBatch waits for datagrams and reads up to len(bufs) of them,
+	// the i-th into bufs[i], describing it in got[i].
+	readBatch(bufs [][]byte, got []datagram) (int, error)
+	// writeBatch writes datagrams in order with one system call; it
+	// returns how many were written, and when that is fewer than
+	// len(out), the error of the first one not written (if any).
+	writeBatch(out []Outgoing) (int, error)
+	// writeTo writes one datagram.
+	writeTo(to netip.AddrPort, data []byte) error
+	close() error
+}
+
+// datagram describes one datagram readBatch read.
+type datagram struct {
+	n    int            // its length
+	from netip.AddrPort // its source, unmapped
+	ok   bool           // the source is an IP address
 }
 
 type udpSocket struct {
 	t     *Transport
 	uc    *net.UDPConn
-	pc    batchConn
+	io    datagramIO
 	local netip.AddrPort
 	v4    bool // bound to an IPv4 address
 	dual  bool // bound to the IPv6 wildcard: serves both families
@@ -66,13 +81,13 @@ func (t *Transport) ListenUDP(addr string) (netip.AddrPort, error) {
 	}
 	local := addrPortOf(uc.LocalAddr())
 	s := &udpSocket{t: t, uc: uc, local: local}
-	switch a := local.Addr(); {
-	case a.Is4():
-		s.v4 = true
-		s.pc = ipv4.NewPacketConn(uc)
-	default:
-		s.dual = a.IsUnspecified()
-		s.pc = ipv6.NewPacketConn(uc)
+	s.v4 = local.Addr().Is4()
+	s.dual = !s.v4 && local.Addr().IsUnspecified()
+	if !t.cfg.UDPPortableIO {
+		s.io = newRawIO(uc, s.v4) // nil where there is no raw path
+	}
+	if s.io == nil {
+		s.io = newXnetIO(uc, s.v4, s.dual)
 	}
 	t.mu.Lock()
 	if t.closed {
@@ -97,13 +112,14 @@ func (s *udpSocket) readLoop() {
 	if size > 65536 {
 		size = 65536
 	}
-	msgs := make([]ipv4.Message, t.cfg.UDPBatch)
-	ring := make([]byte, len(msgs)*size)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{ring[i*size : (i+1)*size : (i+1)*size]}
+	bufs := make([][]byte, t.cfg.UDPBatch)
+	got := make([]datagram, len(bufs))
+	ring := make([]byte, len(bufs)*size)
+	for i := range bufs {
+		bufs[i] = ring[i*size : (i+1)*size : (i+1)*size]
 	}
 	for {
-		n, err := s.pc.ReadBatch(msgs, 0)
+		n, err := s.io.readBatch(bufs, got)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -112,11 +128,11 @@ func (s *udpSocket) readLoop() {
 			continue
 		}
 		s.hold(true)
-		for i := range msgs[:n] {
-			s.handle(&msgs[i])
+		for i := range got[:n] {
+			s.handle(bufs[i], got[i])
 		}
 		s.hold(false)
-		if d := t.cfg.UDPLinger; d > 0 && n < len(msgs)/4 {
+		if d := t.cfg.UDPLinger; d > 0 && n < len(bufs)/4 {
 			// A thin batch: let a few more datagrams arrive, so that the
 			// next read and the writes it causes carry several at once.
 			time.Sleep(d)
@@ -162,14 +178,14 @@ func (s *udpSocket) queue(to effects.Peer, data []byte) bool {
 	return true
 }
 
-func (s *udpSocket) handle(m *ipv4.Message) {
+func (s *udpSocket) handle(buf []byte, d datagram) {
 	t := s.t
-	if m.N > t.maxMsg || m.Addr == nil {
+	if d.n > t.maxMsg || !d.ok {
 		t.stats.drops.Add(1)
 		return
 	}
-	data := m.Buffers[0][:m.N]
-	from := effects.Peer{Addr: addrPortOf(m.Addr), Transport: effects.UDP}
+	data := buf[:d.n]
+	from := effects.Peer{Addr: d.from, Transport: effects.UDP}
 	switch {
 	case bytes.Equal(data, ping):
 		t.deliver(Packet{From: from, Local: s.local, Ping: true})
@@ -212,14 +228,12 @@ func (t *Transport) sendUDP(to effects.Peer, data []byte) error {
 	if s.queue(to, data) {
 		return nil // written with the rest of the batch
 	}
-	if _, err := s.uc.WriteToUDPAddrPort(data, to.Addr); err != nil {
+	if err := s.io.writeTo(to.Addr, data); err != nil {
 		return err
 	}
 	t.stats.sent(effects.UDP, len(data))
 	return nil
 }
-
-var batchPool = sync.Pool{New: func() any { return new([]ipv4.Message) }}
 
 // SendBatch sends the messages in order, as Send would, writing runs of UDP
 // datagrams that leave by the same socket with one system call per
@@ -271,37 +285,101 @@ func (t *Transport) sameSocket(s *udpSocket, a netip.AddrPort) bool {
 
 // writeBatch writes the datagrams out on s, skipping any that fail.
 func (s *udpSocket) writeBatch(out []Outgoing) (int, error) {
-	p := batchPool.Get().(*[]ipv4.Message)
-	ms := (*p)[:0]
-	for i := range out {
-		a := unmap(out[i].To.Addr)
-		if s.dual && a.Addr().Is4() {
-			a = netip.AddrPortFrom(netip.AddrFrom16(a.Addr().As16()), a.Port())
-		}
-		ms = append(ms, ipv4.Message{Buffers: [][]byte{out[i].Data}, Addr: net.UDPAddrFromAddrPort(a)})
-	}
 	sent := 0
 	var first error
-	rest := ms
+	rest := out
 	for len(rest) > 0 {
-		n, err := s.pc.WriteBatch(rest, 0)
+		n, err := s.io.writeBatch(rest)
 		for k := range rest[:n] {
-			s.t.stats.sent(effects.UDP, len(rest[k].Buffers[0]))
+			s.t.stats.sent(effects.UDP, len(rest[k].Data))
 		}
 		sent += n
 		rest = rest[n:]
-		if err != nil && len(rest) > 0 {
+		if n == 0 && len(rest) > 0 {
+			if err == nil {
+				err = errors.New("nothing written")
+			}
 			s.t.stats.sendErrors.Add(1)
 			if first == nil {
-				first = fmt.Errorf("transport: send to %v: %w", rest[0].Addr, err)
+				first = fmt.Errorf("transport: send to %v: %w", rest[0].To, err)
 			}
 			rest = rest[1:] // skip the datagram that failed
 		}
 	}
+	return sent, first
+}
+
+// xnetIO is a datagramIO through golang.org/x/net's ipv4 and ipv6
+// PacketConn: recvmmsg and sendmmsg on Linux, a datagram per call
+// elsewhere.
+type xnetIO struct {
+	uc *net.UDPConn
+	pc interface {
+		ReadBatch(ms []ipv4.Message, flags int) (int, error)
+		WriteBatch(ms []ipv4.Message, flags int) (int, error)
+	}
+	dual bool
+	msgs []ipv4.Message // the reader's
+}
+
+func newXnetIO(uc *net.UDPConn, v4, dual bool) *xnetIO {
+	x := &xnetIO{uc: uc, dual: dual}
+	if v4 {
+		x.pc = ipv4.NewPacketConn(uc)
+	} else {
+		x.pc = ipv6.NewPacketConn(uc)
+	}
+	return x
+}
+
+func (x *xnetIO) readBatch(bufs [][]byte, got []datagram) (int, error) {
+	if len(x.msgs) != len(bufs) {
+		x.msgs = make([]ipv4.Message, len(bufs))
+		for i := range x.msgs {
+			x.msgs[i].Buffers = make([][]byte, 1)
+		}
+	}
+	for i := range bufs {
+		x.msgs[i].Buffers[0] = bufs[i]
+	}
+	n, err := x.pc.ReadBatch(x.msgs, 0)
+	if err != nil {
+		return 0, err
+	}
+	for i := range x.msgs[:n] {
+		m := &x.msgs[i]
+		got[i] = datagram{n: m.N}
+		if m.Addr != nil {
+			got[i].from, got[i].ok = addrPortOf(m.Addr), true
+		}
+	}
+	return n, nil
+}
+
+var batchPool = sync.Pool{New: func() any { return new([]ipv4.Message) }}
+
+func (x *xnetIO) writeBatch(out []Outgoing) (int, error) {
+	p := batchPool.Get().(*[]ipv4.Message)
+	ms := (*p)[:0]
+	for i := range out {
+		a := unmap(out[i].To.Addr)
+		if x.dual && a.Addr().Is4() {
+			a = netip.AddrPortFrom(netip.AddrFrom16(a.Addr().As16()), a.Port())
+		}
+		ms = append(ms, ipv4.Message{Buffers: [][]byte{out[i].Data}, Addr: net.UDPAddrFromAddrPort(a)})
+	}
+	n, err := x.pc.WriteBatch(ms, 0)
 	for i := range ms {
 		ms[i] = ipv4.Message{}
 	}
 	*p = ms[:0]
 	batchPool.Put(p)
-	return sent, first
+	return max(n, 0), err
 }
+
+func (x *xnetIO) writeTo(to netip.AddrPort, data []byte) error {
+	_, err := x.uc.WriteToUDPAddrPort(data, to)
+	return err
+}
+
+func (x *xnetIO) close() error { return x.uc.Close() }

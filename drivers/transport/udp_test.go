@@ -14,9 +14,9 @@ import (
 	"github.com/sansip/sansip/parser"
 )
 
-func udpRoundTrip(t *testing.T, host string) {
-	a, as := start(t, Config{})
-	b, bs := start(t, Config{})
+func udpRoundTrip(t *testing.T, host string, portable bool) {
+	a, as := start(t, Config{UDPPortableIO: portable})
+	b, bs := start(t, Config{UDPPortableIO: portable})
 	aAddr, err := a.ListenUDP(host)
 	if err != nil {
 		t.Skipf("no UDP on %s: %v", host, err)
@@ -49,18 +49,24 @@ func udpRoundTrip(t *testing.T, host string) {
 	}
 }
 
-func TestUDPRoundTrip(t *testing.T) { udpRoundTrip(t, "127.0.0.1:0") }
+func TestUDPRoundTrip(t *testing.T) {
+	udpPaths(t, func(t *testing.T, portable bool) { udpRoundTrip(t, "127.0.0.1:0", portable) })
+}
 
-func TestUDPRoundTripIPv6(t *testing.T) { udpRoundTrip(t, "[::1]:0") }
+func TestUDPRoundTripIPv6(t *testing.T) {
+	udpPaths(t, func(t *testing.T, portable bool) { udpRoundTrip(t, "[::1]:0", portable) })
+}
 
 // TestUDPBatch sends 500 datagrams with SendBatch, 100 to a call (100
 // small datagrams fit the smallest default Linux receive buffer, 208 KiB,
 // should the system refuse UDPBuffer); on loopback they all arrive in
 // normal conditions, and at least 99% must.
-func TestUDPBatch(t *testing.T) {
+func TestUDPBatch(t *testing.T) { udpPaths(t, testUDPBatch) }
+
+func testUDPBatch(t *testing.T, portable bool) {
 	const n, chunk = 500, 100
-	a, _ := start(t, Config{})
-	b, bs := start(t, Config{})
+	a, _ := start(t, Config{UDPPortableIO: portable})
+	b, bs := start(t, Config{UDPPortableIO: portable})
 	must[netip.AddrPort](t)(a.ListenUDP("127.0.0.1:0"))
 	bAddr := must[netip.AddrPort](t)(b.ListenUDP("127.0.0.1:0"))
 	seen := map[string]bool{}
@@ -93,8 +99,10 @@ func TestUDPBatch(t *testing.T) {
 	}
 }
 
-func TestUDPOversizeDropped(t *testing.T) {
-	b, bs := start(t, Config{Limits: parser.Limits{MaxMessageSize: 1000}})
+func TestUDPOversizeDropped(t *testing.T) { udpPaths(t, testUDPOversizeDropped) }
+
+func testUDPOversizeDropped(t *testing.T, portable bool) {
+	b, bs := start(t, Config{UDPPortableIO: portable, Limits: parser.Limits{MaxMessageSize: 1000}})
 	bAddr := must[netip.AddrPort](t)(b.ListenUDP("127.0.0.1:0"))
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(bAddr))
 	if err != nil {
@@ -111,8 +119,10 @@ func TestUDPOversizeDropped(t *testing.T) {
 	}
 }
 
-func TestSendErrors(t *testing.T) {
-	a, _ := start(t, Config{})
+func TestSendErrors(t *testing.T) { udpPaths(t, testSendErrors) }
+
+func testSendErrors(t *testing.T, portable bool) {
+	a, _ := start(t, Config{UDPPortableIO: portable})
 	v6 := effects.Peer{Addr: netip.MustParseAddrPort("[::1]:5060"), Transport: effects.UDP}
 	must[netip.AddrPort](t)(a.ListenUDP("127.0.0.1:0"))
 	cases := []struct {
@@ -133,15 +143,45 @@ func TestSendErrors(t *testing.T) {
 	}
 }
 
+// A datagram the kernel refuses (port 0: EINVAL on Linux) fails its Send
+// and, in a batch, is skipped: the datagrams around it still go.
+func TestUDPSendRefused(t *testing.T) { udpPaths(t, testUDPSendRefused) }
+
+func testUDPSendRefused(t *testing.T, portable bool) {
+	a, _ := start(t, Config{UDPPortableIO: portable})
+	b, bs := start(t, Config{UDPPortableIO: portable})
+	must[netip.AddrPort](t)(a.ListenUDP("127.0.0.1:0"))
+	bAddr := must[netip.AddrPort](t)(b.ListenUDP("127.0.0.1:0"))
+	bad := effects.Peer{Addr: netip.MustParseAddrPort("127.0.0.1:0"), Transport: effects.UDP}
+	if err := a.Send(bad, sipMsg(1)); err == nil {
+		t.Fatal("a send to port 0 succeeded")
+	}
+	good := effects.Peer{Addr: bAddr, Transport: effects.UDP}
+	n, err := a.SendBatch([]Outgoing{{good, sipMsg(2)}, {bad, sipMsg(3)}, {good, sipMsg(4)}})
+	if n != 2 || err == nil {
+		t.Fatalf("SendBatch: %d sent, error %v; want 2 and an error", n, err)
+	}
+	for _, want := range [][]byte{sipMsg(2), sipMsg(4)} {
+		if p := bs.next(t); !bytes.Equal(p.Data, want) {
+			t.Fatalf("got %q, want %q", p.Data, want)
+		}
+	}
+	if s := a.Stats(); s.SendErrors != 2 || s.Of(effects.UDP).MsgsOut != 2 {
+		t.Errorf("SendErrors %d, MsgsOut %d; want 2 and 2", s.SendErrors, s.Of(effects.UDP).MsgsOut)
+	}
+}
+
 // TestUDPDualStack: a socket on the IPv6 wildcard serves both families.
-func TestUDPDualStack(t *testing.T) {
-	b, bs := start(t, Config{})
+func TestUDPDualStack(t *testing.T) { udpPaths(t, testUDPDualStack) }
+
+func testUDPDualStack(t *testing.T, portable bool) {
+	b, bs := start(t, Config{UDPPortableIO: portable})
 	bAddr, err := b.ListenUDP("[::]:0")
 	if err != nil {
 		t.Skipf("no IPv6 wildcard: %v", err)
 	}
 	for _, host := range []string{"127.0.0.1", "::1"} {
-		a, as := start(t, Config{})
+		a, as := start(t, Config{UDPPortableIO: portable})
 		aAddr, err := a.ListenUDP(net.JoinHostPort(host, "0"))
 		if err != nil {
 			t.Logf("skipping %s: %v", host, err)
@@ -169,10 +209,12 @@ func TestUDPDualStack(t *testing.T) {
 // Answers sent from the Handler while a read batch is handled are held
 // and written together after it; with UDPLinger the reader waits after a
 // thin batch. Every answer still arrives, in order per sender.
-func TestUDPHeldAnswers(t *testing.T) {
+func TestUDPHeldAnswers(t *testing.T) { udpPaths(t, testUDPHeldAnswers) }
+
+func testUDPHeldAnswers(t *testing.T, portable bool) {
 	const n = 50
 	var echo *Transport
-	echo = New(Config{UDPLinger: time.Millisecond, Handler: func(p Packet) {
+	echo = New(Config{UDPPortableIO: portable, UDPLinger: time.Millisecond, Handler: func(p Packet) {
 		if p.Data != nil {
 			echo.Send(p.From, p.Data) // held until the batch is done
 		}
@@ -183,7 +225,7 @@ func TestUDPHeldAnswers(t *testing.T) {
 		echo.Shutdown(ctx)
 	})
 	eAddr := must[netip.AddrPort](t)(echo.ListenUDP("127.0.0.1:0"))
-	a, as := start(t, Config{})
+	a, as := start(t, Config{UDPPortableIO: portable})
 	must[netip.AddrPort](t)(a.ListenUDP("127.0.0.1:0"))
 	for i := range n {
 		if err := a.Send(effects.Peer{Addr: eAddr, Transport: effects.UDP}, sipMsg(i)); err != nil {
@@ -195,7 +237,22 @@ func TestUDPHeldAnswers(t *testing.T) {
 			t.Fatalf("answer %d: %q", i, p.Data)
 		}
 	}
+	// The echo counts a batch once its system call returns, which may be
+	// after the answers arrived.
+	for deadline := time.Now().Add(wait); echo.Stats().Of(effects.UDP).MsgsOut != n && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if s := echo.Stats().Of(effects.UDP); s.MsgsOut != n {
 		t.Errorf("echo counted %d sent", s.MsgsOut)
+	}
+}
+
+// udpPaths runs f over each UDP input/output path this platform has:
+// golang.org/x/net's batch calls, and the raw system calls (Linux amd64
+// and arm64).
+func udpPaths(t *testing.T, f func(t *testing.T, portable bool)) {
+	t.Run("xnet", func(t *testing.T) { f(t, true) })
+	if rawUDP {
+		t.Run("raw", func(t *testing.T) { f(t, false) })
 	}
 }
