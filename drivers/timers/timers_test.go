@@ -1,6 +1,8 @@
 package timers
 
 import (
+	"cmp"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"testing"
@@ -155,5 +157,65 @@ func BenchmarkSetCancel100k(b *testing.B) {
 		n++
 		q.Set(n, effects.Time(n%100_000))
 		q.Cancel(n)
+	}
+}
+
+// Many timers, most cancelled or moved before they fall due: the queue
+// still fires exactly the pending ones in order, and its heap stays
+// within twice the pending timers once stale entries are compacted away.
+func TestStaleEntriesCompacted(t *testing.T) {
+	var q Queue
+	r := rand.New(rand.NewPCG(1, 2))
+	model := map[effects.TimerID]effects.Time{}
+	order := map[effects.TimerID]int{} // when each was last set
+	n := 0
+	now := effects.Time(0)
+	for round := range 50 {
+		for range 4000 {
+			id := effects.TimerID(r.IntN(20_000))
+			switch r.IntN(3) {
+			case 0, 1:
+				at := now + effects.Time(r.IntN(100_000))
+				q.Set(id, at)
+				model[id] = at
+				n++
+				order[id] = n
+			case 2:
+				_, had := model[id]
+				if q.Cancel(id) != had {
+					t.Fatalf("round %d: Cancel(%d) disagrees with the model", round, id)
+				}
+				delete(model, id)
+			}
+			if len(q.heap) > 2*len(q.live)+compactMin {
+				t.Fatalf("heap %d entries for %d pending timers", len(q.heap), q.Len())
+			}
+		}
+		now += 10_000
+		var due []effects.TimerID
+		for id, at := range model {
+			if at <= now {
+				due = append(due, id)
+			}
+		}
+		slices.SortFunc(due, func(a, b effects.TimerID) int {
+			if c := cmp.Compare(model[a], model[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(order[a], order[b])
+		})
+		for _, want := range due {
+			id, at, ok := q.Pop(now)
+			if !ok || id != want || at != model[want] {
+				t.Fatalf("round %d: popped %d at %v (%v), want %d at %v", round, id, at, ok, want, model[want])
+			}
+			delete(model, id)
+		}
+		if _, _, ok := q.Pop(now); ok {
+			t.Fatalf("round %d: popped a timer not due", round)
+		}
+		if q.Len() != len(model) {
+			t.Fatalf("round %d: Len %d, want %d", round, q.Len(), len(model))
+		}
 	}
 }
