@@ -403,6 +403,31 @@ func TestBoundedContexts(t *testing.T) {
 	}
 }
 
+// A settled context (final response sent, no branch going) lingers with
+// its transactions but no longer counts against MaxContexts: the next call
+// goes through.
+func TestSettledContextsNotCounted(t *testing.T) {
+	n := newNetwork(t)
+	alice := n.addUA("alice", "192.0.2.1:5060", 1)
+	carol := n.addUA("carol", "192.0.2.3:5060", 3)
+	p1 := n.addProxy("p1", "192.0.2.10:5060", proxycore.Config{MaxContexts: 1})
+	bob := n.addUA("bob", "192.0.2.2:5060", 2)
+	bob.on = callee(486, 0)
+	alice.callTo("sip:bob@192.0.2.2", p1)
+	n.run(2 * time.Second)
+	if ev, ok := alice.last(effects.CallFailed); !ok || ev.Code != 486 {
+		t.Fatalf("alice: %v", alice.kinds())
+	}
+	if p1.proxy.Contexts() != 1 {
+		t.Fatalf("%d contexts after the first call, want its lingering one", p1.proxy.Contexts())
+	}
+	carol.callTo("sip:bob@192.0.2.2", p1)
+	n.quiesce()
+	if ev, ok := carol.last(effects.CallFailed); !ok || ev.Code != 486 {
+		t.Errorf("carol: %v, want a 486 from bob, not a 503 from the proxy", carol.kinds())
+	}
+}
+
 // RFC 3261 §16.10: a CANCEL that matches no response context is forwarded
 // statelessly (the INVITE may have gone through another instance); the
 // proxy keeps nothing of it, and the answer goes back by the Via.

@@ -68,9 +68,12 @@ type Config struct {
 	// (RFC 3261 §16.6 step 11); it must be over 3 minutes, the default is
 	// 3 min 30 s. Each provisional response (101 to 199) restarts it.
 	TimerC time.Duration
-	// MaxContexts bounds the response contexts (requests being proxied
-	// statefully); past it requests are answered 503 with Retry-After.
-	// Default 100000.
+	// MaxContexts bounds the response contexts in progress (requests
+	// being proxied statefully that have no final answer yet, or a
+	// branch still going); past it requests are answered 503 with
+	// Retry-After. A settled context lingers only with its transactions,
+	// holding no message, and counts against the transaction layer's
+	// MaxTransactions instead. Default 100000.
 	MaxContexts int
 	// MaxBreadth is the Max-Breadth of requests that come without one
 	// (RFC 5393 §5.3), and the most this proxy grants; default 60.

@@ -42,6 +42,7 @@ type rctx struct {
 	code      int  // the final response sent upstream
 	cancelled bool // no new branches
 	srvGone   bool
+	settled   bool // no longer counted against MaxContexts
 	ended     bool
 	n         int // branches made, for branch ids
 }

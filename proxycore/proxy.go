@@ -39,6 +39,7 @@ type Proxy struct {
 	cancels  map[txn.ID]bool    // CANCELs we sent
 	byBranch map[string]*branch // by the branch of our Via, while the context lives
 	timers   map[effects.TimerID]bool
+	open     int // contexts not yet settled: what MaxContexts bounds
 	pend     pending
 	seq      uint64
 	spare    effects.Buffers
@@ -194,7 +195,7 @@ func (p *Proxy) terminated(now effects.Time, id txn.ID, out []effects.Effect) []
 // preprocessing (§16.4), then the routing decision (§16.5).
 func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
 	m := ev.Msg
-	if len(p.ctxs) >= p.cfg.MaxContexts {
+	if p.open >= p.cfg.MaxContexts {
 		return p.respondCode(now, ev.ID, m, 503, out, header.RetryAfter{Delta: 5})
 	}
 	loop := loopHash(m)
@@ -211,6 +212,7 @@ func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect
 	}
 	c := &rctx{srv: ev.ID, req: m, from: ev.From, loop: loop, invite: m.Method() == "INVITE"}
 	p.ctxs[ev.ID] = c
+	p.open++
 	if a := p.cfg.Auth; a != nil && m.Method() != "ACK" && (a.Exempt == nil || !a.Exempt(m, ev.From)) {
 		return p.authenticate(now, c, out)
 	}
@@ -353,6 +355,7 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 		// over any more, yet the context lives on with its transactions
 		// (Timers L and M: 32 s over UDP). Let its messages go.
 		c.req, c.fwd, c.tried, c.targets = nil, nil, nil, nil
+		p.settle(c)
 		for _, b := range c.branches {
 			b.resp = nil
 			if b.txn == 0 {
@@ -369,6 +372,7 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 		}
 	}
 	c.ended = true
+	p.settle(c)
 	out = p.answered(c, out)
 	for _, b := range c.branches {
 		out = p.stopTimers(b, out)
@@ -379,6 +383,16 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 	}
 	delete(p.ctxs, c.srv)
 	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyDone, ID: c.srv, Code: c.code}})
+}
+
+// settle stops counting c against MaxContexts: it has its answer and no
+// branch in progress, and lingers only with its transactions (which the
+// transaction layer's MaxTransactions bounds) holding no message.
+func (p *Proxy) settle(c *rctx) {
+	if !c.settled {
+		c.settled = true
+		p.open--
+	}
 }
 
 // cancel handles a CANCEL (§16.10): answered 200 when it matches an INVITE
