@@ -294,7 +294,8 @@ func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, m *message.
 		}
 	}
 	c.n++
-	if err := m.PrependVia(p.self.via(peer.Transport, branchFor(c.loop, c.req.TopVia(), c.n))); err != nil {
+	br := branchFor(c.loop, c.req.TopVia(), c.n) // a string of its own, unlike m.Branch()
+	if err := m.PrependVia(p.self.via(peer.Transport, br)); err != nil {
 		return p.failed(now, b, 500, out)
 	}
 	id, out, err := p.txns.NewClient(now, m, peer, out)
@@ -302,8 +303,8 @@ func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, m *message.
 		return p.failed(now, b, 503, out)
 	}
 	b.txn, b.sent, b.peer = id, m, peer
-	b.sentBranches = append(b.sentBranches, m.Branch())
-	p.byBranch[m.Branch()] = b
+	b.sentBranches = append(b.sentBranches, br)
+	p.byBranch[br] = b
 	b.provisional, b.wantCancel = false, false
 	p.clients[id] = b
 	if c.invite {

@@ -357,7 +357,9 @@ func (p *Proxy) maybeEnd(c *rctx, out []effects.Effect) []effects.Effect {
 		c.req, c.fwd, c.tried, c.targets = nil, nil, nil, nil
 		p.settle(c)
 		for _, b := range c.branches {
-			b.resp = nil
+			// The target's URI and routes are strings of the request:
+			// no branch starts any more, so they go too.
+			b.resp, b.target, b.base, b.peers = nil, Target{}, nil, nil
 			if b.txn == 0 {
 				b.sent = nil
 			}

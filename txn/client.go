@@ -90,7 +90,8 @@ func (l *Layer) inviteResponse(t *txn, m *message.Message, from effects.Peer, ou
 			return l.pass(t, m, from, out)
 		case code < 300:
 			// RFC 6026 §7.2: Accepted, passing every 2xx up until Timer M.
-			t.state, t.outcome, t.req = Accepted, true, nil
+			t.state, t.outcome = Accepted, true
+			l.release(t)
 			out = l.disarm(t, TimerA, out)
 			out = l.disarm(t, TimerB, out)
 			out = l.pass(t, m, from, out)
@@ -104,7 +105,7 @@ func (l *Layer) inviteResponse(t *txn, m *message.Message, from effects.Peer, ou
 				t.last = ack
 				out = send(t, ack, out)
 			}
-			t.req = nil
+			l.release(t)
 			out = l.pass(t, m, from, out)
 			if t.reliable {
 				return l.terminate(t, out) // Timer D is zero
@@ -135,7 +136,8 @@ func (l *Layer) nonInviteResponse(t *txn, m *message.Message, from effects.Peer,
 		t.state = Proceeding
 		return l.pass(t, m, from, out)
 	}
-	t.state, t.outcome, t.req = Completed, true, nil
+	t.state, t.outcome = Completed, true
+	l.release(t)
 	out = l.disarm(t, TimerE, out)
 	out = l.disarm(t, TimerF, out)
 	out = l.pass(t, m, from, out)

@@ -98,7 +98,13 @@ func describe(e effects.Effect) string {
 	switch e.Kind {
 	case effects.Send:
 		if e.Msg == nil {
-			return fmt.Sprintf("send %q", e.Data)
+			// Bytes the layer kept (a retransmitted response): described
+			// as the message they are.
+			m, err := message.Parse(e.Data, nil)
+			if err != nil {
+				return fmt.Sprintf("send %q", e.Data)
+			}
+			e.Msg = m
 		}
 		if e.Msg.IsRequest() {
 			return "send " + e.Msg.Method()
@@ -123,6 +129,14 @@ func describe(e effects.Effect) string {
 		}
 	}
 	return e.Kind.String()
+}
+
+// wire is the bytes a Send effect puts on the wire.
+func wire(e effects.Effect) []byte {
+	if e.Msg != nil {
+		return e.Msg.Bytes()
+	}
+	return e.Data
 }
 
 func describeAll(effs []effects.Effect) []string {

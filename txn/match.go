@@ -2,6 +2,7 @@ package txn
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
@@ -68,17 +69,169 @@ func clientKey(m *message.Message) key {
 	return key{branch: m.Branch(), client: true, method: m.CSeq().Method}
 }
 
-func (l *Layer) lookup(k key) *txn {
-	slot, ok := l.index[k.index()]
-	if !ok {
-		return nil
+// equal reports whether k and o identify the same transaction.
+func (k key) equal(o key) bool {
+	if k.branch != o.branch || k.host != o.host || k.port != o.port || k.client != o.client || k.method != o.method {
+		return false
 	}
-	return l.slots[slot]
+	if k.legacy == nil || o.legacy == nil {
+		return k.legacy == o.legacy
+	}
+	return *k.legacy == *o.legacy
 }
 
+// detached returns k with its own copies of the strings, which otherwise
+// refer to the bytes of the message they were read from: a transaction
+// that lets its request go keeps a few dozen bytes for its key, not the
+// whole message.
+func (k key) detached() key {
+	both := k.branch + k.host // one allocation for the two
+	k.branch, k.host = both[:len(k.branch)], both[len(k.branch):]
+	k.method = internMethod(k.method)
+	if k.legacy != nil {
+		lk := *k.legacy
+		lk.ruri, lk.callID, lk.fromTag = strings.Clone(lk.ruri), strings.Clone(lk.callID), strings.Clone(lk.fromTag)
+		k.legacy = &lk
+	}
+	return k
+}
+
+// internMethod returns the method as a constant for the methods of RFC
+// 3261 and its extensions, a copy for others.
+func internMethod(m string) string {
+	switch m {
+	case "INVITE":
+		return "INVITE"
+	case "ACK":
+		return "ACK"
+	case "BYE":
+		return "BYE"
+	case "CANCEL":
+		return "CANCEL"
+	case "REGISTER":
+		return "REGISTER"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "PRACK":
+		return "PRACK"
+	case "SUBSCRIBE":
+		return "SUBSCRIBE"
+	case "NOTIFY":
+		return "NOTIFY"
+	case "REFER":
+		return "REFER"
+	case "UPDATE":
+		return "UPDATE"
+	case "INFO":
+		return "INFO"
+	case "MESSAGE":
+		return "MESSAGE"
+	case "PUBLISH":
+		return "PUBLISH"
+	}
+	return strings.Clone(m)
+}
+
+// hash is the index's hash of k. It is fixed (the core uses no random
+// source); keys crafted to collide only land in the overflow map, itself
+// a Go map, so they cost no more than they did before.
+func (l *Layer) hash(k key) uint64 {
+	h := hashString(0x9e3779b97f4a7c15, k.branch)
+	h = hashString(h, k.host)
+	h = hashString(h, k.method)
+	v := uint64(k.port) << 1
+	if k.client {
+		v |= 1
+	}
+	if lk := k.legacy; lk != nil {
+		h = hashString(hashString(hashString(h, lk.ruri), lk.callID), lk.fromTag)
+		v |= uint64(lk.seq) << 32
+	}
+	return mix(h, v)
+}
+
+// hashString folds s into h eight bytes at a time; the length goes in
+// too, so that adjacent strings cannot trade bytes.
+func hashString(h uint64, s string) uint64 {
+	h = mix(h, uint64(len(s)))
+	for ; len(s) >= 8; s = s[8:] {
+		h = mix(h, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
+			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		v |= uint64(s[i]) << (8 * i)
+	}
+	return mix(h, v)
+}
+
+// mix folds v into h (a multiply-xorshift step).
+func mix(h, v uint64) uint64 {
+	h = (h ^ v) * 0xbf58476d1ce4e5b9
+	return h ^ h>>31
+}
+
+// lookup finds the live transaction with key k. The index maps a key's
+// hash to the transaction last inserted with it; a key whose hash another
+// key holds goes to the overflow map (a hash collision: rare).
+func (l *Layer) lookup(k key) *txn {
+	if slot, ok := l.index[l.hash(k)]; ok {
+		if t := l.slots[slot]; t != nil && t.key.equal(k) {
+			return t
+		}
+	}
+	if len(l.overflow) > 0 {
+		if slot, ok := l.overflow[k.index()]; ok {
+			return l.slots[slot]
+		}
+	}
+	return nil
+}
+
+// insert enters t in the index under k; it replaces a transaction with
+// the same key.
 func (l *Layer) insert(t *txn, k key) {
 	t.key = k
-	l.index[k.index()] = uint32(t.id)
+	h := l.hash(k)
+	if slot, ok := l.index[h]; ok {
+		if o := l.slots[slot]; o != nil && !o.key.equal(k) {
+			l.overflow[k.index()] = uint32(t.id)
+			return
+		}
+	}
+	l.index[h] = uint32(t.id)
+}
+
+// unindex removes t from the index.
+func (l *Layer) unindex(t *txn) {
+	h := l.hash(t.key)
+	if slot, ok := l.index[h]; ok && slot == uint32(t.id) {
+		delete(l.index, h)
+		return
+	}
+	if len(l.overflow) > 0 {
+		ik := t.key.index()
+		if slot, ok := l.overflow[ik]; ok && slot == uint32(t.id) {
+			delete(l.overflow, ik)
+		}
+	}
+}
+
+// release lets go of t's request once it has its final response: what
+// t keeps from here on (its key, CSeq and tag) gets its own memory.
+func (l *Layer) release(t *txn) {
+	t.req = nil
+	old := t.key
+	t.key = old.detached() // same hash: the index is unchanged
+	if len(l.overflow) > 0 {
+		ik := old.index()
+		if slot, ok := l.overflow[ik]; ok && slot == uint32(t.id) {
+			delete(l.overflow, ik)
+			l.overflow[t.key.index()] = slot
+		}
+	}
+	t.cseq.Method = internMethod(t.cseq.Method)
+	t.tag = strings.Clone(t.tag)
 }
 
 // stampVia records where a request came from in its top Via (RFC 3261

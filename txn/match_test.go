@@ -386,3 +386,51 @@ func TestLargeRequestOverTCP(t *testing.T) {
 		})
 	}
 }
+
+// The index keys transactions by a hash of their key; a key whose hash
+// another transaction's key holds goes to the overflow map, where lookups
+// find it, and it leaves that map when it terminates. The collision is
+// forced by pointing the second key's hash at the first transaction.
+func TestIndexHashCollision(t *testing.T) {
+	h := newHarness(t, Config{})
+	inv1 := request("INVITE", effects.UDP, ident.Seeded(1))
+	inv2 := request("INVITE", effects.UDP, ident.Seeded(2))
+	ev := events(h.receive(inv1, alice))
+	if len(ev) != 1 || ev[0].Kind != effects.TxnRequest {
+		t.Fatalf("INVITE 1: %v", ev)
+	}
+	id1 := ev[0].ID
+	k2 := serverKey(inv2, "INVITE")
+	h.l.index[h.l.hash(k2)] = uint32(id1) // inv2's hash is taken
+	ev = events(h.receive(inv2, alice))
+	if len(ev) != 1 || ev[0].Kind != effects.TxnRequest || ev[0].ID == id1 {
+		t.Fatalf("INVITE 2: %v", ev)
+	}
+	id2 := ev[0].ID
+	if len(h.l.overflow) != 1 {
+		t.Fatalf("overflow holds %d keys, want 1", len(h.l.overflow))
+	}
+	// Retransmissions find their own transactions (absorbed: no event).
+	for _, inv := range []*message.Message{inv1, inv2} {
+		if ev := events(h.receive(inv, alice)); len(ev) != 0 {
+			t.Fatalf("retransmission: %v", ev)
+		}
+	}
+	// The final response detaches the key; the ACK still matches.
+	h.respond(id2, response(inv2, 486))
+	ack, err := message.AckFor(inv2, response(inv2, 486))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := events(h.receive(ack, alice)); len(ev) != 0 {
+		t.Fatalf("ACK of the 486: %v (want it absorbed by transaction 2)", ev)
+	}
+	if k, st, ok := h.l.State(id2); !ok || k != ServerInvite || st != Confirmed {
+		t.Fatalf("transaction 2: %v %v %v", k, st, ok)
+	}
+	h.respond(id1, response(inv1, 486))
+	h.drain()
+	if len(h.l.overflow) != 0 || h.l.Len() != 0 {
+		t.Errorf("after both ended: %d in overflow, %d live", len(h.l.overflow), h.l.Len())
+	}
+}

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"reflect"
@@ -273,13 +274,14 @@ func runServer(sc scenario) string {
 		return "no TxnRequest"
 	}
 	id := ev[0].ID
-	var last, final *message.Message // the latest response sent
+	var final *message.Message // the final response given
+	var last []byte            // the wire form of the latest response sent
 	var g []time.Duration
 	observe := func(effs []effects.Effect) string {
 		for _, e := range effs {
 			switch e.Kind {
 			case effects.Send:
-				last = e.Msg
+				last = wire(e)
 			case effects.SetTimer:
 				if w, _ := TimerOf(e.Timer); w == TimerG {
 					if tr.Reliable() {
@@ -299,13 +301,13 @@ func runServer(sc scenario) string {
 		switch a.Op {
 		case 0: // the request retransmitted
 			effs = h.receive(req, from)
-			var sent []*message.Message
+			var sent [][]byte
 			for _, e := range effs {
 				if e.Kind == effects.Send {
-					sent = append(sent, e.Msg)
+					sent = append(sent, wire(e))
 				}
 			}
-			if len(sent) > 1 || len(sent) == 1 && sent[0] != last {
+			if len(sent) > 1 || len(sent) == 1 && !bytes.Equal(sent[0], last) {
 				return "a retransmission got something other than the latest response"
 			}
 		case 1, 2: // the TU answers

@@ -89,8 +89,11 @@ func (l *Layer) request(now effects.Time, m *message.Message, from effects.Peer,
 func (l *Layer) retransmission(t *txn, out []effects.Effect) []effects.Effect {
 	switch t.state {
 	case Proceeding, Completed:
-		if t.last != nil {
+		switch {
+		case t.last != nil:
 			out = send(t, t.last, out)
+		case t.raw != nil:
+			out = append(out, effects.Effect{Kind: effects.Send, Data: t.raw, To: t.peer, Tag: t.id})
 		}
 	}
 	// Trying (non-INVITE), Confirmed and Accepted (RFC 6026 §7.1) absorb
@@ -155,10 +158,12 @@ func (l *Layer) Respond(now effects.Time, id ID, resp *message.Message, out []ef
 				t.last = resp
 			case code < 300:
 				// RFC 6026 §7.1: Accepted; the TU retransmits the 2xx.
-				t.state, t.last, t.req = Accepted, nil, nil
+				t.state, t.last = Accepted, nil
+				l.release(t)
 				out = l.arm(t, TimerL, 64*l.cfg.T1, out)
 			default:
-				t.state, t.last, t.tag, t.req = Completed, resp, resp.ToTag(), nil
+				t.state, t.last, t.tag = Completed, resp, resp.ToTag()
+				l.release(t)
 				if !t.reliable {
 					t.interval = l.cfg.T1
 					out = l.arm(t, TimerG, t.interval, out)
@@ -181,10 +186,15 @@ func (l *Layer) Respond(now effects.Time, id ID, resp *message.Message, out []ef
 			t.state = Proceeding
 			return out, nil
 		}
-		t.state, t.req = Completed, nil
+		t.state = Completed
+		l.release(t)
 		if t.reliable {
 			return l.terminate(t, out), nil // Timer J is zero
 		}
+		// What lingers for Timer J (32 s over UDP) to answer
+		// retransmissions is the response's wire form, not the parsed
+		// message and the bytes it was read from.
+		t.last, t.raw = nil, resp.Bytes()
 		return l.arm(t, TimerJ, 64*l.cfg.T1, out), nil
 	}
 	return out, fmt.Errorf("%w: %d in %s", ErrState, code, t.state)

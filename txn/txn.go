@@ -228,7 +228,10 @@ type txn struct {
 	// last is the response a server transaction retransmits (the latest
 	// provisional, or the final), or the ACK a client INVITE transaction
 	// re-sends for each retransmitted non-2xx final response.
-	last   *message.Message
+	last *message.Message
+	// raw is, instead of last, the wire form of a non-INVITE server
+	// transaction's final response while it lingers in Completed.
+	raw    []byte
 	peer   effects.Peer // where the request goes (client) or responses go (server)
 	recvAt effects.Time // when a server transaction's request arrived
 	key    key
@@ -248,16 +251,21 @@ type Layer struct {
 	gens  []uint32
 	free  []uint32
 	live  int
-	index map[indexKey]uint32
+	// index maps the hash of a transaction's key to its slot; overflow
+	// holds, by the key itself, transactions whose key's hash another key
+	// holds in index (see lookup).
+	index    map[uint64]uint32
+	overflow map[indexKey]uint32
 }
 
 // New returns a Layer with the given configuration.
 func New(cfg Config) *Layer {
 	return &Layer{
-		cfg:   cfg.withDefaults(),
-		slots: make([]*txn, 1),
-		gens:  make([]uint32, 1),
-		index: make(map[indexKey]uint32),
+		cfg:      cfg.withDefaults(),
+		slots:    make([]*txn, 1),
+		gens:     make([]uint32, 1),
+		index:    make(map[uint64]uint32),
+		overflow: make(map[indexKey]uint32),
 	}
 }
 
@@ -339,9 +347,7 @@ func (l *Layer) terminate(t *txn, out []effects.Effect) []effects.Effect {
 	}
 	t.armed = 0
 	t.state = Terminated
-	if slot, ok := l.index[t.key.index()]; ok && slot == uint32(t.id) {
-		delete(l.index, t.key.index())
-	}
+	l.unindex(t)
 	slot := uint32(t.id)
 	l.slots[slot] = nil
 	l.free = append(l.free, slot)

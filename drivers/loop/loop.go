@@ -468,12 +468,13 @@ func (s *Shard) effect(now effects.Time, e *effects.Effect) {
 			return
 		}
 		s.rt.stats.Sent.Add(1)
-		if e.Msg != nil {
-			if e.Msg.IsRequest() {
-				s.rt.stats.Out.countMethod(e.Msg.Method())
-			} else {
-				s.rt.stats.Out.countCode(e.Msg.StatusCode())
-			}
+		switch {
+		case e.Msg == nil:
+			s.rt.stats.Out.countStart(data) // bytes a core kept, such as a retransmitted response
+		case e.Msg.IsRequest():
+			s.rt.stats.Out.countMethod(e.Msg.Method())
+		default:
+			s.rt.stats.Out.countCode(e.Msg.StatusCode())
 		}
 	case effects.SetTimer:
 		s.timers.Set(e.Timer, now.Add(e.After))
