@@ -6,17 +6,22 @@
 #
 #   bench/proxy.sh            # from the repository; needs go, sipp, kamailio, bc, curl
 #
-# Prints, for each proxy, proxy-bench.sh's line at RATE calls/s (CALLS
-# calls), the ratio sansip/kamailio of CPU time per call, each one's RSS,
-# and the highest rate of RATES each sustains with every call successful
-# (it stops at the first rate with a failed call; STEP_SECONDS of calls
-# per rate bounds the time).
+# Prints, for each proxy, proxy-bench.sh's lines at RATE calls/s (CALLS
+# calls), the median CPU time per call and the ratio sansip/kamailio of the
+# medians, each one's RSS, and the highest rate of RATES each sustains with
+# every call successful (it stops at the first rate with a failed call;
+# STEP_SECONDS of calls per rate bounds the time).
 #
 # sansip runs twice: "sansip-1" with one processor (procs = 1), as
 # Kamailio runs with one UDP worker here (-n 1, as ../shared/bench's
 # run.sh starts it), and "sansip" with every CPU (procs = 0).
 #
-# Environment: CALLS (10000), RATE (1000), RATES ("500 1000 2000 3000 4000"),
+# Machines are noisy (the same proxy's CPU per call varies by a third from
+# run to run on a shared VM), so the measurement at RATE runs ROUNDS times,
+# the three proxies in turn, each started afresh for each run; the summary
+# gives each one's median and the ratio of the medians.
+#
+# Environment: CALLS (10000), RATE (1000), ROUNDS (3), RATES ("500 1000 2000 3000 4000"),
 # STEP_SECONDS (5), SANSIP_PORT (5090), KAM_PORT (5070), METRICS
 # (127.0.0.1:9060; sansip's metrics, shown when calls fail), SHARED (the
 # shared bench directory, ../shared/bench from the repository).
@@ -28,6 +33,7 @@ calls=${CALLS:-10000}
 rate=${RATE:-1000}
 rates=${RATES:-500 1000 2000 3000 4000}
 step=${STEP_SECONDS:-5}
+rounds=${ROUNDS:-3}
 sport=${SANSIP_PORT:-5090}
 kport=${KAM_PORT:-5070}
 metrics=${METRICS:-127.0.0.1:9060}
@@ -57,16 +63,13 @@ waitport() { # waitport PORT: until a UDP socket is bound there (10 s)
 }
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-# run NAME PORT: the benchmark at RATE, then the rate steps, against the
-# proxy whose pid is $pid.
-declare -A line max drops
+declare -A line max drops cpus
 udpdrops() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
-run() {
+
+# steps NAME PORT: the rate steps against the proxy whose pid is $pid.
+steps() {
   local name=$1 port=$2 r n out ok failed d0
   d0=$(udpdrops)
-  out=$(BENCH_TIMEOUT=$((calls / rate * 3 + 60)) "$shared/proxy-bench.sh" "127.0.0.1:$port" "$pid" "$calls" "$rate")
-  line[$name]=$out
-  echo "$name @ $rate/s: $out"
   max[$name]=none
   for r in $rates; do
     n=$((r * step))
@@ -78,6 +81,9 @@ run() {
   done
   drops[$name]=$(($(udpdrops) - d0))
 }
+
+# median of the numbers given
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo "== building sansip"
 (cd "$repo" && go build -o "$work/sansip" ./cmd/sansip) || exit 1
@@ -96,38 +102,62 @@ CONF
 }
 sed "s/^listen=udp:127.0.0.1:5070/listen=udp:127.0.0.1:$kport/" "$shared/kamailio/proxy.cfg" >"$work/kamailio.cfg"
 
-for v in 1:sansip-1 0:sansip; do
-  procs=${v%%:*} name=${v#*:}
-  conf "$procs" >"$work/$name.conf"
-  echo "== $name: sansip serve on udp 127.0.0.1:$sport, procs = $procs ($(nproc) CPUs)"
-  "$work/sansip" serve -config "$work/$name.conf" 2>"$work/$name.log" &
-  pid=$!
-  waitport "$sport" || { cat "$work/$name.log"; exit 1; }
-  run "$name" "$sport"
-  curl -s "http://$metrics/metrics" >"$work/$name.metrics.txt"
+# launch NAME: starts that proxy, fresh, and sets pid and port.
+launch() {
+  case $1 in
+  kamailio)
+    kamailio -f "$work/kamailio.cfg" -DD -E -n 1 -m 1024 -M 64 -P "$work/kamailio.pid" >"$work/kamailio.log" 2>&1 &
+    pid=$! port=$kport ;;
+  *)
+    "$work/sansip" serve -config "$work/$1.conf" 2>"$work/$1.log" &
+    pid=$! port=$sport ;;
+  esac
+  waitport "$port" || { cat "$work/$1.log"; exit 1; }
+}
+finish() { # finish NAME: stops it and waits for its port to be free
+  local p=$port
   stop
-  while busy u "$sport"; do sleep 0.2; done
+  while busy u "$p"; do sleep 0.2; done
+}
+
+conf 1 >"$work/sansip-1.conf"
+conf 0 >"$work/sansip.conf"
+names="sansip-1 sansip kamailio"
+echo "== $calls calls at $rate/s, $rounds rounds, each proxy started afresh for each run, in turn"
+echo "   sansip-1: procs = 1; sansip: procs = 0 ($(nproc) CPUs); kamailio: -n 1"
+for r in $(seq "$rounds"); do
+  for n in $names; do
+    launch "$n"
+    out=$(BENCH_TIMEOUT=$((calls / rate * 3 + 60)) "$shared/proxy-bench.sh" "127.0.0.1:$port" "$pid" "$calls" "$rate")
+    echo "round $r $n: $out"
+    line[$n]="${line[$n]:-} $out"
+    if [ "$(field failed "$out")" = 0 ]; then cpus[$n]="${cpus[$n]:-} $(field cpu_us_per_call "$out")"; fi
+    finish
+  done
+done
+for n in $names; do
+  echo "== $n: rate steps of $step s ($rates)"
+  launch "$n"
+  steps "$n" "$port"
+  [ "$n" != kamailio ] && curl -s "http://$metrics/metrics" >"$work/$n.metrics.txt"
+  finish
 done
 
-echo "== kamailio on udp 127.0.0.1:$kport"
-kamailio -f "$work/kamailio.cfg" -DD -E -n 1 -m 1024 -M 64 -P "$work/kamailio.pid" >"$work/kamailio.log" 2>&1 &
-pid=$!
-waitport "$kport" || { cat "$work/kamailio.log"; exit 1; }
-run kamailio "$kport"
-stop
-
-echo "== summary ($calls calls at $rate/s; rate steps of $step s: $rates)"
-for n in sansip-1 sansip kamailio; do
-  printf '%-9s cpu_us_per_call=%s rss_kb=%s failed=%s max_rate_with_0_failed=%s kernel_udp_rcvbuf_drops=%s\n' "$n" \
-    "$(field cpu_us_per_call "${line[$n]}")" "$(field rss_kb "${line[$n]}")" "$(field failed "${line[$n]}")" "${max[$n]}" "${drops[$n]}"
+echo "== summary ($calls calls at $rate/s; medians of $rounds rounds, runs with a failed call left out; rate steps of $step s: $rates)"
+declare -A med
+for n in $names; do
+  # shellcheck disable=SC2086
+  med[$n]=$( [ -n "${cpus[$n]:-}" ] && median ${cpus[$n]} )
+  printf '%-9s cpu_us_per_call=%s (runs:%s) rss_kb=%s max_rate_with_0_failed=%s kernel_udp_rcvbuf_drops=%s\n' "$n" \
+    "${med[$n]:-none}" "${cpus[$n]:-}" "$(echo "${line[$n]}" | tr ' ' '\n' | sed -n 's/^rss_kb=//p' | tail -1)" "${max[$n]}" "${drops[$n]}"
 done
-k=$(field cpu_us_per_call "${line[kamailio]}")
+k=${med[kamailio]:-}
 for n in sansip-1 sansip; do
-  s=$(field cpu_us_per_call "${line[$n]}")
+  s=${med[$n]:-}
   [ -n "$s" ] && [ -n "$k" ] && printf 'ratio %s/kamailio cpu_us_per_call = %.2f\n' "$n" "$(echo "$s / $k" | bc -l)"
 done
 for n in sansip-1 sansip; do
-  echo "$n metrics after all its runs (drops, send errors, and error responses sent):"
+  echo "$n metrics after its rate steps (drops, send errors, and error responses sent):"
   grep -E '^sansip_(overload_drops|send_errors)_total' "$work/$n.metrics.txt"
   grep -E 'direction="out",code="(408|480|482|483|500|503)"' "$work/$n.metrics.txt" | grep -v ' 0$' || echo "no 408, 480, 482, 483, 500 or 503 sent"
 done

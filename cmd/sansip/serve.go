@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "dns", "log-level"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "udp-portable-io", "dns", "log-level"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -140,6 +140,7 @@ func serverConfig(st map[string]string, sio stdio) (server.Config, error) {
 		UDP: list(st["udp"]), TCP: list(st["tcp"]), TLS: list(st["tls"]), WS: list(st["ws"]), WSS: list(st["wss"]),
 		CertFile: st["cert"], KeyFile: st["key"], Domains: list(st["domain"]), Metrics: st["metrics"], DNS: st["dns"],
 		RecordRoute: st["record-route"] != "false", Pprof: st["pprof"] == "true",
+		UDPPortableIO: st["udp-portable-io"] == "true",
 	}
 	if v := st["shards"]; v != "" {
 		n, err := strconv.Atoi(v)

@@ -29,6 +29,9 @@ func TestServerConfigNumbers(t *testing.T) {
 	if cfg, err = serverConfig(with("udp-linger", "2ms"), sio); err != nil || cfg.UDPLinger != 2*time.Millisecond {
 		t.Fatalf("udp-linger = 2ms: %v, %v", cfg.UDPLinger, err)
 	}
+	if cfg, err = serverConfig(with("udp-portable-io", "true"), sio); err != nil || !cfg.UDPPortableIO {
+		t.Fatalf("udp-portable-io = true: %v, %v", cfg.UDPPortableIO, err)
+	}
 	for _, bad := range [][2]string{{"procs", "-1"}, {"procs", "all"}, {"shards", "x"}, {"gc-percent", "lots"}, {"udp-linger", "5"}, {"drain", "soon"}} {
 		_, err := serverConfig(with(bad[0], bad[1]), sio)
 		if err == nil || !strings.Contains(err.Error(), bad[0]) {

@@ -86,6 +86,10 @@ type Config struct {
 	// UDPLinger is drivers/transport's Config.UDPLinger: how long a UDP
 	// reader waits after a thin batch, trading latency for CPU.
 	UDPLinger time.Duration
+	// UDPPortableIO is drivers/transport's Config.UDPPortableIO: UDP
+	// through golang.org/x/net's batch calls even where the transport
+	// issues raw recvmmsg and sendmmsg (Linux amd64 and arm64).
+	UDPPortableIO bool
 	// GCPercent sets the garbage collector's target (debug.SetGCPercent)
 	// when not zero: a server's live heap is mostly transactions that
 	// linger for their timers, so collecting less often saves CPU for a
@@ -168,9 +172,10 @@ func (s *server) run(ctx context.Context) error {
 				s.rt.ConnClosed(id)
 			}
 		},
-		TLS:       tlsConf,
-		Logger:    log,
-		UDPLinger: s.cfg.UDPLinger,
+		TLS:           tlsConf,
+		Logger:        log,
+		UDPLinger:     s.cfg.UDPLinger,
+		UDPPortableIO: s.cfg.UDPPortableIO,
 	})
 	addrs, err := s.listen()
 	if err != nil {
