@@ -5,6 +5,7 @@ package transport
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -34,15 +35,65 @@ type rawIO struct {
 	rc syscall.RawConn
 	v4 bool // an IPv4 socket: sockaddr_in; otherwise sockaddr_in6
 
-	// The reader's headers; only the reader goroutine uses them.
+	// The reader's headers and call; only the reader goroutine uses them.
 	rh   []mmsghdr
 	riov []syscall.Iovec
 	rsa  []syscall.RawSockaddrInet6 // room for either family
+	rop  *rawOp
 
-	wmu  sync.Mutex // guards the writers' headers
+	wmu  sync.Mutex // guards the writers' headers and call
 	wh   []mmsghdr
 	wiov []syscall.Iovec
 	wsa  []syscall.RawSockaddrInet6
+	wop  *rawOp
+}
+
+// rawOp is one system call on the socket, with its arguments after the
+// descriptor and its outcome, made ready once so that issuing it through
+// the RawConn allocates nothing (a closure per call would). Its pointer
+// arguments point into the rawIO's headers, which live on the heap (Go's
+// heap does not move) as long as the rawIO.
+type rawOp struct {
+	trap, a1, a2, a3, a4, a5 uintptr
+	res                      uintptr
+	errno                    syscall.Errno
+	run                      func(fd uintptr) bool // do, bound once
+}
+
+func newRawOp() *rawOp {
+	op := new(rawOp)
+	op.run = op.do
+	return op
+}
+
+// do makes the call, again after EINTR; it reports false on EAGAIN, so
+// that the RawConn waits for the socket and calls again.
+func (op *rawOp) do(fd uintptr) bool {
+	for {
+		v, _, e := syscall.RawSyscall6(op.trap, fd, op.a1, op.a2, op.a3, op.a4, op.a5)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		op.res, op.errno = v, e
+		return true
+	}
+}
+
+// issue makes the call through wait (the RawConn's Read or Write) and
+// returns its result, or the error of the wait (the socket closed) or of
+// the call.
+func (op *rawOp) issue(wait func(func(fd uintptr) bool) error) (int, error) {
+	op.res, op.errno = 0, 0
+	if err := wait(op.run); err != nil {
+		return 0, err
+	}
+	if op.errno != 0 {
+		return 0, op.errno
+	}
+	return int(op.res), nil
 }
 
 func newRawIO(uc *net.UDPConn, v4 bool) datagramIO {
@@ -50,7 +101,7 @@ func newRawIO(uc *net.UDPConn, v4 bool) datagramIO {
 	if err != nil {
 		return nil
 	}
-	return &rawIO{uc: uc, rc: rc, v4: v4}
+	return &rawIO{uc: uc, rc: rc, v4: v4, rop: newRawOp(), wop: newRawOp()}
 }
 
 func (r *rawIO) close() error { return r.uc.Close() }
@@ -70,26 +121,11 @@ func (r *rawIO) readBatch(bufs [][]byte, got []datagram) (int, error) {
 		h.Iov = &r.riov[i]
 		h.Iovlen = 1
 	}
-	var n int
-	var errno syscall.Errno
-	err := r.rc.Read(func(fd uintptr) bool {
-		for {
-			v, _, e := syscall.RawSyscall6(sysRECVMMSG, fd, uintptr(unsafe.Pointer(&r.rh[0])), uintptr(len(bufs)), 0, 0, 0)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait until readable
-			}
-			n, errno = int(v), e
-			return true
-		}
-	})
+	op := r.rop
+	op.trap, op.a1, op.a2 = sysRECVMMSG, uintptr(unsafe.Pointer(&r.rh[0])), uintptr(len(bufs))
+	n, err := op.issue(r.rc.Read)
 	if err != nil {
 		return 0, err
-	}
-	if errno != 0 {
-		return 0, errno
 	}
 	for i := range n {
 		got[i] = datagram{n: int(r.rh[i].n)}
@@ -115,57 +151,31 @@ func (r *rawIO) writeBatch(out []Outgoing) (int, error) {
 		h.Iov = &r.wiov[i]
 		h.Iovlen = 1
 	}
-	var n int
-	var errno syscall.Errno
-	err := r.rc.Write(func(fd uintptr) bool {
-		for {
-			v, _, e := syscall.RawSyscall6(sysSENDMMSG, fd, uintptr(unsafe.Pointer(&r.wh[0])), uintptr(len(out)), 0, 0, 0)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // the send buffer is full: wait for room
-			}
-			n, errno = int(v), e
-			return true
-		}
-	})
+	op := r.wop
+	op.trap, op.a1, op.a2, op.a3, op.a4, op.a5 = sysSENDMMSG, uintptr(unsafe.Pointer(&r.wh[0])), uintptr(len(out)), 0, 0, 0
+	n, err := op.issue(r.rc.Write)
 	for i := range out {
 		r.wiov[i].Base = nil // hold no caller's buffer
 	}
-	if err != nil {
-		return 0, err
-	}
-	if errno != 0 {
-		return 0, errno
-	}
-	return n, nil
+	return n, err
 }
 
 func (r *rawIO) writeTo(to netip.AddrPort, data []byte) error {
-	var sa syscall.RawSockaddrInet6
-	salen := r.sockaddr(&sa, to)
-	var errno syscall.Errno
-	err := r.rc.Write(func(fd uintptr) bool {
-		for {
-			_, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(data))), uintptr(len(data)), 0, uintptr(unsafe.Pointer(&sa)), uintptr(salen))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			errno = e
-			return true
-		}
-	})
-	if err != nil {
-		return err
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if len(r.wsa) == 0 {
+		r.wsa = make([]syscall.RawSockaddrInet6, 1)
 	}
-	if errno != 0 {
+	salen := r.sockaddr(&r.wsa[0], to)
+	op := r.wop
+	op.trap, op.a1, op.a2, op.a3 = syscall.SYS_SENDTO, uintptr(unsafe.Pointer(unsafe.SliceData(data))), uintptr(len(data)), 0
+	op.a4, op.a5 = uintptr(unsafe.Pointer(&r.wsa[0])), uintptr(salen)
+	_, err := op.issue(r.rc.Write)
+	runtime.KeepAlive(data) // the call held only its address
+	if errno, ok := err.(syscall.Errno); ok {
 		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: errno}
 	}
-	return nil
+	return err
 }
 
 // sockaddr encodes a as the socket's family wants it (an IPv4 address
