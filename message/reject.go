@@ -109,14 +109,30 @@ func usableVia(v string) bool {
 	return false
 }
 
+// standardMethods are the methods RFC 3261 and its extensions define.
+var standardMethods = [...]string{"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK", "SUBSCRIBE",
+	"NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"}
+
 // StandardMethod reports whether method is one of the methods RFC 3261 and
 // its extensions define: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS,
 // PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE.
 func StandardMethod(method string) bool {
-	switch method {
-	case "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK", "SUBSCRIBE",
-		"NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE":
-		return true
+	for _, m := range standardMethods {
+		if method == m {
+			return true
+		}
 	}
 	return false
+}
+
+// InternMethod returns method as a string of its own: a constant for a
+// standard method, else a copy. A method read from a message refers to the
+// message's bytes; what outlives the message keeps the interned one.
+func InternMethod(method string) string {
+	for _, m := range standardMethods {
+		if method == m {
+			return m
+		}
+	}
+	return strings.Clone(method)
 }

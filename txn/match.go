@@ -87,7 +87,7 @@ func (k key) equal(o key) bool {
 func (k key) detached() key {
 	both := k.branch + k.host // one allocation for the two
 	k.branch, k.host = both[:len(k.branch)], both[len(k.branch):]
-	k.method = internMethod(k.method)
+	k.method = message.InternMethod(k.method)
 	if k.legacy != nil {
 		lk := *k.legacy
 		lk.ruri, lk.callID, lk.fromTag = strings.Clone(lk.ruri), strings.Clone(lk.callID), strings.Clone(lk.fromTag)
@@ -96,46 +96,10 @@ func (k key) detached() key {
 	return k
 }
 
-// internMethod returns the method as a constant for the methods of RFC
-// 3261 and its extensions, a copy for others.
-func internMethod(m string) string {
-	switch m {
-	case "INVITE":
-		return "INVITE"
-	case "ACK":
-		return "ACK"
-	case "BYE":
-		return "BYE"
-	case "CANCEL":
-		return "CANCEL"
-	case "REGISTER":
-		return "REGISTER"
-	case "OPTIONS":
-		return "OPTIONS"
-	case "PRACK":
-		return "PRACK"
-	case "SUBSCRIBE":
-		return "SUBSCRIBE"
-	case "NOTIFY":
-		return "NOTIFY"
-	case "REFER":
-		return "REFER"
-	case "UPDATE":
-		return "UPDATE"
-	case "INFO":
-		return "INFO"
-	case "MESSAGE":
-		return "MESSAGE"
-	case "PUBLISH":
-		return "PUBLISH"
-	}
-	return strings.Clone(m)
-}
-
 // hash is the index's hash of k. It is fixed (the core uses no random
 // source); keys crafted to collide only land in the overflow map, itself
 // a Go map, so they cost no more than they did before.
-func (l *Layer) hash(k key) uint64 {
+func (k key) hash() uint64 {
 	h := hashString(0x9e3779b97f4a7c15, k.branch)
 	h = hashString(h, k.host)
 	h = hashString(h, k.method)
@@ -175,7 +139,7 @@ func mix(h, v uint64) uint64 {
 // hash to the transaction last inserted with it; a key whose hash another
 // key holds goes to the overflow map (a hash collision: rare).
 func (l *Layer) lookup(k key) *txn {
-	if slot, ok := l.index[l.hash(k)]; ok {
+	if slot, ok := l.index[k.hash()]; ok {
 		if t := l.slots[slot]; t != nil && t.key.equal(k) {
 			return t
 		}
@@ -192,7 +156,7 @@ func (l *Layer) lookup(k key) *txn {
 // the same key.
 func (l *Layer) insert(t *txn, k key) {
 	t.key = k
-	h := l.hash(k)
+	h := k.hash()
 	if slot, ok := l.index[h]; ok {
 		if o := l.slots[slot]; o != nil && !o.key.equal(k) {
 			l.overflow[k.index()] = uint32(t.id)
@@ -204,7 +168,7 @@ func (l *Layer) insert(t *txn, k key) {
 
 // unindex removes t from the index.
 func (l *Layer) unindex(t *txn) {
-	h := l.hash(t.key)
+	h := t.key.hash()
 	if slot, ok := l.index[h]; ok && slot == uint32(t.id) {
 		delete(l.index, h)
 		return
@@ -230,7 +194,7 @@ func (l *Layer) release(t *txn) {
 			l.overflow[t.key.index()] = slot
 		}
 	}
-	t.cseq.Method = internMethod(t.cseq.Method)
+	t.cseq.Method = message.InternMethod(t.cseq.Method)
 	t.tag = strings.Clone(t.tag)
 }
 

@@ -401,7 +401,7 @@ func TestIndexHashCollision(t *testing.T) {
 	}
 	id1 := ev[0].ID
 	k2 := serverKey(inv2, "INVITE")
-	h.l.index[h.l.hash(k2)] = uint32(id1) // inv2's hash is taken
+	h.l.index[k2.hash()] = uint32(id1) // inv2's hash is taken
 	ev = events(h.receive(inv2, alice))
 	if len(ev) != 1 || ev[0].Kind != effects.TxnRequest || ev[0].ID == id1 {
 		t.Fatalf("INVITE 2: %v", ev)

@@ -31,7 +31,6 @@ type mmsghdr struct {
 // lets it hand the goroutine's processor to another thread; that is sound
 // only because these calls never block.
 type rawIO struct {
-	uc *net.UDPConn
 	rc syscall.RawConn
 	v4 bool // an IPv4 socket: sockaddr_in; otherwise sockaddr_in6
 
@@ -101,10 +100,8 @@ func newRawIO(uc *net.UDPConn, v4 bool) datagramIO {
 	if err != nil {
 		return nil
 	}
-	return &rawIO{uc: uc, rc: rc, v4: v4, rop: newRawOp(), wop: newRawOp()}
+	return &rawIO{rc: rc, v4: v4, rop: newRawOp(), wop: newRawOp()}
 }
-
-func (r *rawIO) close() error { return r.uc.Close() }
 
 func (r *rawIO) readBatch(bufs [][]byte, got []datagram) (int, error) {
 	if len(r.rh) != len(bufs) {

@@ -467,7 +467,7 @@ func (t *Transport) Shutdown(ctx context.Context) error {
 	udp, lns, srvs := t.udp, t.listeners, t.servers
 	t.mu.Unlock()
 	for _, s := range udp {
-		s.io.close()
+		s.uc.Close()
 	}
 	for _, ln := range lns {
 		ln.Close()

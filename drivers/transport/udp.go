@@ -28,7 +28,6 @@ type datagramIO interface {
 	writeBatch(out []Outgoing) (int, error)
 	// writeTo writes one datagram.
 	writeTo(to netip.AddrPort, data []byte) error
-	close() error
 }
 
 // datagram describes one datagram readBatch read.
@@ -381,5 +380,3 @@ func (x *xnetIO) writeTo(to netip.AddrPort, data []byte) error {
 	_, err := x.uc.WriteToUDPAddrPort(data, to)
 	return err
 }
-
-func (x *xnetIO) close() error { return x.uc.Close() }
