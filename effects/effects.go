@@ -170,9 +170,14 @@ const (
 
 // Input is one thing that happened, with the time it happened.
 type Input struct {
-	Kind  InputKind
-	Now   Time
-	Data  []byte         // Received: the message's bytes (the core copies them)
+	Kind InputKind
+	Now  Time
+	Data []byte // Received: the message's bytes (the core copies them)
+	// Msg, for Received, is the message already parsed from Data by the
+	// caller (with the core's limits, datagram or stream rules as
+	// From.Transport says): the core uses it instead of parsing Data
+	// again, and owns it from then on. Nil: the core parses Data.
+	Msg   *message.Message
 	From  Peer           // Received, KeepAlive: where it came from
 	Local netip.AddrPort // Received: the local address it arrived on
 	Timer TimerID        // TimerFired
@@ -461,6 +466,20 @@ const (
 	RegistrarResponse
 )
 
+// The dispatcher's events (package dispatch), about the routing handle ID:
+// a new request waiting for the application's routing decision.
+const (
+	// RouteRequest: a new request outside any dialog (Msg, from From)
+	// waits for the application's routing decision; answer it with
+	// dispatch.Core.Route and the event's ID. Msg is the dispatcher's:
+	// read it, do not change it.
+	RouteRequest EventKind = iota + 192
+	// RouteAbandoned: the request of handle ID no longer waits for a
+	// decision (its sender cancelled it, or the decision was too late
+	// and the configured response went); a decision given now fails.
+	RouteAbandoned
+)
+
 // String names the event kind.
 func (k EventKind) String() string {
 	switch k {
@@ -552,6 +571,10 @@ func (k EventKind) String() string {
 		return "proxy-credentials"
 	case ProxyDone:
 		return "proxy-done"
+	case RouteRequest:
+		return "route-request"
+	case RouteAbandoned:
+		return "route-abandoned"
 	case RegistrarCredentials:
 		return "registrar-credentials"
 	case RegistrarLoad:

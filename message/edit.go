@@ -138,6 +138,15 @@ func checkField(name, value string) (header.ID, error) {
 	return id, nil
 }
 
+// CheckField reports whether a header field with this name and value may
+// be written into a message (Add, Set, Prepend): the name a token, the
+// value free of CR, LF and NUL and valid for the header's grammar, and not
+// Content-Length, which follows the body. The error wraps ErrInvalid.
+func CheckField(name, value string) error {
+	_, err := checkField(name, value)
+	return err
+}
+
 // fieldName returns the name to write for a new field: the canonical name
 // of a known header, or name as given.
 func fieldName(id header.ID, name string) string {

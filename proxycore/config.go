@@ -1,6 +1,10 @@
 package proxycore
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sansip/sansip/digest"
@@ -198,6 +202,76 @@ type Decision struct {
 	// Recurse makes the Contacts of 3xx responses new targets (RFC 3261
 	// §16.7 step 4).
 	Recurse bool
+	// RecordRoute, when not RecordRouteDefault, overrides
+	// Config.RecordRoute for this request (RFC 3261 §16.6 step 4).
+	RecordRoute RecordRouteMode
+	// Add are header fields added to every request forwarded for this
+	// decision, after Remove has taken the fields it names away.
+	Add []Field
+	// Remove names header fields taken out of every request forwarded
+	// for this decision (a caller's P-Asserted-Identity, say). The fields
+	// a proxy must keep (Via, From, To, Call-ID, CSeq, Max-Forwards,
+	// Route, Record-Route, Contact, Content-Length, Content-Type) cannot
+	// be removed or added: Validate refuses them.
+	Remove []string
+}
+
+// RecordRouteMode says whether a proxy stays on the path of the dialog a
+// request creates.
+type RecordRouteMode uint8
+
+// The record-route modes.
+const (
+	// RecordRouteDefault follows Config.RecordRoute.
+	RecordRouteDefault RecordRouteMode = iota
+	// RecordRouteOn adds Record-Route (twice on a transport change).
+	RecordRouteOn
+	// RecordRouteOff adds none.
+	RecordRouteOff
+)
+
+// ErrDecision: a routing decision that cannot be carried out.
+var ErrDecision = errors.New("proxycore: invalid routing decision")
+
+// kept are the header fields a decision may not add or remove: those the
+// proxy itself manages or that define the transaction and the dialog.
+var kept = []string{"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "max-forwards", "route", "record-route", "contact", "m", "content-length", "l", "content-type", "c"}
+
+// Validate reports what makes d impossible to carry out: a status code
+// outside 200 to 699, a target without a URI, a header field that is not
+// a token or a value that is not a header value, or one that a decision
+// may not touch (see Remove).
+func (d Decision) Validate() error {
+	if d.Code != 0 && (d.Code < 200 || d.Code > 699) {
+		return fmt.Errorf("%w: status code %d", ErrDecision, d.Code)
+	}
+	for _, t := range d.Targets {
+		if err := t.URI.Validate(); err != nil {
+			return fmt.Errorf("%w: target %q: %w", ErrDecision, t.URI.String(), err)
+		}
+	}
+	for _, f := range d.Add {
+		if err := message.CheckField(f.Name, f.Value); err != nil {
+			return fmt.Errorf("%w: add %s: %w", ErrDecision, f.Name, err)
+		}
+		if slices.Contains(kept, strings.ToLower(f.Name)) {
+			return fmt.Errorf("%w: add %s: the proxy manages that field", ErrDecision, f.Name)
+		}
+	}
+	for _, name := range d.Remove {
+		if !header.ValidName(name) {
+			return fmt.Errorf("%w: remove %q: not a header field name", ErrDecision, name)
+		}
+		if slices.Contains(kept, strings.ToLower(name)) {
+			return fmt.Errorf("%w: remove %s: the proxy manages that field", ErrDecision, name)
+		}
+	}
+	for _, f := range d.Headers {
+		if err := message.CheckField(f.Name, f.Value); err != nil {
+			return fmt.Errorf("%w: response field %s: %w", ErrDecision, f.Name, err)
+		}
+	}
+	return nil
 }
 
 // ProxyTo returns the Decision to proxy to targets.

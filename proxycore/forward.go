@@ -30,7 +30,11 @@ type rctx struct {
 	loop      uint64 // loopHash of the request
 	invite    bool
 	waiting   wait
+	preset    *Decision // HandleRouted's decision, until routing
 	fork      ForkMode
+	rr        RecordRouteMode
+	add       []Field
+	remove    []string
 	limit     time.Duration
 	recurse   bool
 	breadth   int
@@ -63,6 +67,18 @@ func (c *rctx) addTargets(ts []Target, max int) {
 	if c.fork != Parallel {
 		slices.SortStableFunc(c.targets, func(a, b Target) int { return cmp.Compare(b.Q, a.Q) })
 	}
+}
+
+// recordRoutes reports whether c's forwarded requests get Record-Route,
+// def being the configuration's choice.
+func (c *rctx) recordRoutes(def bool) bool {
+	switch c.rr {
+	case RecordRouteOn:
+		return true
+	case RecordRouteOff:
+		return false
+	}
+	return def
 }
 
 // activeBranches counts the branches without a final outcome.
@@ -257,6 +273,14 @@ func (p *Proxy) branchRequest(b *branch) (*message.Message, int) {
 		}
 	}
 	_ = message.Set(m, header.MaxBreadth(b.breadth))
+	for _, name := range b.ctx.remove {
+		m.Del(name)
+	}
+	for _, f := range b.ctx.add {
+		if err := m.Add(f.Name, f.Value); err != nil {
+			return nil, 500 // Validate checked it: not reached
+		}
+	}
 	return m, 0
 }
 
@@ -288,7 +312,7 @@ func (p *Proxy) resolved(in effects.Input, out []effects.Effect) []effects.Effec
 // (step 11).
 func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, m *message.Message, out []effects.Effect) []effects.Effect {
 	c := b.ctx
-	if p.self.rr && m.ToTag() == "" && m.Method() != "REGISTER" {
+	if c.recordRoutes(p.self.rr) && m.ToTag() == "" && m.Method() != "REGISTER" {
 		if err := p.self.recordRoute(m, c.from.Transport, peer.Transport); err != nil {
 			return p.failed(now, b, 500, out)
 		}

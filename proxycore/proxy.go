@@ -8,6 +8,7 @@ import (
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/txn"
+	"github.com/sansip/sansip/uri"
 )
 
 // Errors of the Proxy's commands, matchable with errors.Is.
@@ -41,8 +42,11 @@ type Proxy struct {
 	timers   map[effects.TimerID]bool
 	open     int // contexts not yet settled: what MaxContexts bounds
 	pend     pending
-	seq      uint64
-	spare    effects.Buffers
+	// preset is the routing decision HandleRouted gives the new request
+	// of the input being handled.
+	preset *Decision
+	seq    uint64
+	spare  effects.Buffers
 }
 
 // New returns a Proxy with the given configuration.
@@ -88,6 +92,10 @@ func (p *Proxy) Timers() int { return len(p.timers) }
 // any transaction.
 func (p *Proxy) Pending() int { return p.pend.len() }
 
+// Names reports whether u names this proxy: one of its hosts (Host,
+// Aliases) on one of its ports (RFC 3261 §16.4).
+func (p *Proxy) Names(u uri.URI) bool { return p.self.ours(u) }
+
 // Handle feeds the proxy one input and appends what it wants done to out.
 func (p *Proxy) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
 	if p.cfg.Registrar != nil {
@@ -106,6 +114,22 @@ func (p *Proxy) Handle(in effects.Input, out []effects.Effect) []effects.Effect 
 		return out // a stateless send; nothing waits on it
 	}
 	return p.route(in.Now, p.txns.Handle(in, p.buf()), out)
+}
+
+// HandleRouted feeds the proxy a received message like Handle, with the
+// routing decision for it already made: when the message is a new request
+// (not a retransmission, an ACK or a CANCEL), the proxy runs its checks
+// (§16.3) and authentication as usual, then carries out d instead of
+// asking Router, the location service or the application, whatever the
+// request's Route and Request-URI; a REGISTER is proxied, not handed to
+// the registrar. A dispatcher that routes requests before any core sees
+// them (an application's routing callback) uses it. An invalid d
+// (Decision.Validate) is answered 500.
+func (p *Proxy) HandleRouted(in effects.Input, d Decision, out []effects.Effect) []effects.Effect {
+	p.preset = &d
+	out = p.Handle(in, out)
+	p.preset = nil
+	return out
 }
 
 // route passes the transaction layer's effects on and handles its events.
@@ -195,6 +219,8 @@ func (p *Proxy) terminated(now effects.Time, id txn.ID, out []effects.Effect) []
 // preprocessing (§16.4), then the routing decision (§16.5).
 func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
 	m := ev.Msg
+	preset := p.preset
+	p.preset = nil
 	if p.open >= p.cfg.MaxContexts {
 		return p.respondCode(now, ev.ID, m, 503, out, header.RetryAfter{Delta: 5})
 	}
@@ -207,10 +233,12 @@ func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect
 		out, _ = p.respond(now, ev.ID, resp, out)
 		return out
 	}
-	if out, ok := p.register(now, ev, out); ok {
-		return out
+	if preset == nil {
+		if out, ok := p.register(now, ev, out); ok {
+			return out
+		}
 	}
-	c := &rctx{srv: ev.ID, req: m, from: ev.From, loop: loop, invite: m.Method() == "INVITE"}
+	c := &rctx{srv: ev.ID, req: m, from: ev.From, loop: loop, invite: m.Method() == "INVITE", preset: preset}
 	p.ctxs[ev.ID] = c
 	p.open++
 	if a := p.cfg.Auth; a != nil && m.Method() != "ACK" && (a.Exempt == nil || !a.Exempt(m, ev.From)) {
@@ -230,6 +258,11 @@ func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []
 		return p.reply(now, c, 400, out)
 	}
 	c.fwd = m
+	if c.preset != nil {
+		d := *c.preset
+		c.preset = nil
+		return p.decided(now, c, d, out)
+	}
 	if m.Has("Route") || m.ToTag() != "" || !p.self.responsible(m.RequestURI()) {
 		return p.decided(now, c, RequestURI(), out)
 	}
@@ -262,6 +295,9 @@ func (p *Proxy) Decide(now effects.Time, id uint64, d Decision, out []effects.Ef
 
 // decided carries out a routing decision.
 func (p *Proxy) decided(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
+	if err := d.Validate(); err != nil {
+		return p.reply(now, c, 500, out)
+	}
 	if d.Code != 0 {
 		return p.replyDecision(now, c, d, out)
 	}
@@ -270,6 +306,7 @@ func (p *Proxy) decided(now effects.Time, c *rctx, d Decision, out []effects.Eff
 		targets = []Target{{URI: c.fwd.RequestURI()}}
 	}
 	c.fork, c.limit, c.recurse = d.Fork, d.BranchTimeout, d.Recurse
+	c.rr, c.add, c.remove = d.RecordRoute, d.Add, d.Remove
 	c.breadth = p.breadth(c.req)
 	if c.breadth == 0 {
 		return p.reply(now, c, 440, out)

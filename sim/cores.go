@@ -306,6 +306,11 @@ func (p *ProxyNode) Bind(aor, contact string, expires time.Duration) error {
 	if p.Store == nil {
 		return fmt.Errorf("%w: %s has no location store", ErrCommand, p.name)
 	}
+	return bind(p.sim, p.Store, aor, contact, expires)
+}
+
+// bind writes a binding into store (see ProxyNode.Bind).
+func bind(s *Sim, store *location.Store, aor, contact string, expires time.Duration) error {
 	a, err := parseURI(aor)
 	if err != nil {
 		return err
@@ -318,10 +323,10 @@ func (p *ProxyNode) Bind(aor, contact string, expires time.Duration) error {
 	if !ok {
 		q = location.DefaultQ
 	}
-	now := p.sim.now
+	now := s.now
 	b := location.Binding{AOR: a, Contact: c, Q: q, Expires: now.Add(expires), Updated: now}
-	p.sim.bindSeq++
-	_, err = p.Store.Apply(now, a, location.Update{CallID: fmt.Sprintf("sim-bind-%d", p.sim.bindSeq), CSeq: 1, Contacts: []location.Binding{b}})
+	s.bindSeq++
+	_, err = store.Apply(now, a, location.Update{CallID: fmt.Sprintf("sim-bind-%d", s.bindSeq), CSeq: 1, Contacts: []location.Binding{b}})
 	return err
 }
 

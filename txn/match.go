@@ -264,3 +264,43 @@ func itoa(n uint64) string {
 		}
 	}
 }
+
+// Match returns the live transaction a received message belongs to, as
+// Handle would find it, without handling it: for a response its client
+// transaction (§17.1.3); for an ACK the INVITE server transaction it
+// acknowledges (§17.2.3, with the RFC 2543 To tag rule); for any other
+// request the server transaction it retransmits. A dispatcher that feeds
+// several cores, each with its own Layer, asks each which one a message
+// is for.
+func (l *Layer) Match(m *message.Message) (ID, bool) {
+	var t *txn
+	switch {
+	case !m.IsRequest():
+		t = l.lookup(clientKey(m))
+	case m.Method() == "ACK":
+		t = l.lookup(serverKey(m, "INVITE"))
+		if t != nil && (t.kind != ServerInvite || t.key.legacy != nil && m.ToTag() != t.tag) {
+			t = nil
+		}
+	default:
+		t = l.lookup(serverKey(m, m.Method()))
+	}
+	if t == nil {
+		return 0, false
+	}
+	return t.id, true
+}
+
+// Cancels returns the live INVITE server transaction that the CANCEL
+// request m cancels (§9.2: matched as a request matches a transaction,
+// with method INVITE).
+func (l *Layer) Cancels(m *message.Message) (ID, bool) {
+	if !m.IsRequest() || m.Method() != "CANCEL" {
+		return 0, false
+	}
+	t := l.lookup(serverKey(m, "INVITE"))
+	if t == nil || t.kind != ServerInvite {
+		return 0, false
+	}
+	return t.id, true
+}

@@ -12,10 +12,12 @@ import (
 // received parses a message from the network and hands it to the server or
 // client side.
 func (l *Layer) received(in effects.Input, out []effects.Effect) []effects.Effect {
-	var m *message.Message
+	m := in.Msg
 	var err error
-	switch in.From.Transport {
-	case effects.TCP, effects.TLS:
+	switch {
+	case m != nil:
+		// Parsed by the caller (a dispatcher that looked at it first).
+	case in.From.Transport == effects.TCP || in.From.Transport == effects.TLS:
 		m, err = message.ParseStream(in.Data, l.cfg.Limits)
 	default:
 		// UDP datagrams, and WebSocket and SCTP messages, which carry one

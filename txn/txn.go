@@ -39,9 +39,19 @@ import (
 	"github.com/sansip/sansip/parser"
 )
 
-// ID names a transaction. It is never reused while the Layer lives, so an
-// ID from an ended transaction finds nothing.
+// ID names a transaction: a slot of the table and that slot's
+// generation. An ID from an ended transaction finds nothing until its
+// slot has been reused 2^24 times (generations wrap), long after any
+// reference to it is gone: a transaction lives at most minutes.
+//
+// IDs stay below 2^56 and the timer ids the layer asks for below 2^60,
+// so the upper bits are free for the transaction user's own ids (the
+// proxy and the UA cores mark theirs with bit 63) and for a dispatcher
+// that runs several cores side by side.
 type ID = uint64
+
+// genBits bounds the generation part of an ID (see ID).
+const genBits = 24
 
 // Config holds a Layer's timer values and limits. Zero fields take the
 // defaults of RFC 3261 Table 4 and those documented here.
@@ -329,7 +339,10 @@ func (l *Layer) alloc(k Kind) *txn {
 		l.gens = append(l.gens, 0)
 		t = new(txn)
 	}
-	l.gens[slot]++
+	l.gens[slot] = (l.gens[slot] + 1) & (1<<genBits - 1)
+	if l.gens[slot] == 0 {
+		l.gens[slot] = 1 // an ID is never zero
+	}
 	t.id = ID(l.gens[slot])<<32 | ID(slot)
 	t.kind = k
 	l.slots[slot] = t

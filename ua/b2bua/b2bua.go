@@ -207,6 +207,31 @@ func (b *B2BUA) Handle(now effects.Time, leg *ua.UA, ev effects.Event, out []Eff
 	return br.event(now, b, leg, ev, out)
 }
 
+// Concerns reports whether ev, an event leg delivered, belongs to one of
+// the B2BUA's bridges: an event of a bridged call, a request arriving in
+// a bridged call's dialog, or the answer to a request the B2BUA relayed.
+// A dispatcher that runs a B2BUA beside its own use of the same UA feeds
+// the B2BUA these, and the CallIncoming of each call it wants bridged;
+// every other event is its own.
+func (b *B2BUA) Concerns(leg *ua.UA, ev effects.Event) bool {
+	if leg != b.cfg.Inside && leg != b.cfg.Outside {
+		return false
+	}
+	switch ev.Kind {
+	case effects.CallIncoming:
+		return false
+	case effects.RequestDone:
+		_, ok := b.relays[reqKey{leg, ev.ID}]
+		return ok
+	case effects.RequestIncoming:
+		return ev.Ref != 0 && b.legs[legKey{leg, ev.Ref}] != nil
+	}
+	if ev.Kind < effects.CallIncoming || ev.Kind > effects.RequestDone {
+		return false // registrations and subscriptions have ids of their own
+	}
+	return b.legs[legKey{leg, ev.ID}] != nil
+}
+
 // Connect gives the bridge id (from a BridgeRoute event) its routing
 // decision: the outgoing leg is placed, or the call rejected.
 func (b *B2BUA) Connect(now effects.Time, id uint64, d Decision, out []Effect) ([]Effect, error) {

@@ -1,0 +1,84 @@
+package txn
+
+import (
+	"testing"
+
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/ident"
+	"github.com/sansip/sansip/message"
+)
+
+// Match and Cancels find what Handle would (§17.1.3, §17.2.3, §9.2)
+// without handling the message: a dispatcher asks before it chooses a
+// core.
+func TestMatchAndCancels(t *testing.T) {
+	h := newHarness(t, Config{})
+	inv := request("INVITE", effects.UDP, ident.Seeded(1))
+	if _, ok := h.l.Match(inv); ok {
+		t.Fatal("a new INVITE matched")
+	}
+	ev := events(h.receive(inv, alice))
+	id := ev[0].ID
+	for _, tc := range []struct {
+		name string
+		m    *message.Message
+		want ID
+	}{
+		{"the INVITE retransmitted", inv, id},
+		{"another INVITE", request("INVITE", effects.UDP, ident.Seeded(2)), 0},
+	} {
+		got, ok := h.l.Match(tc.m)
+		if got != tc.want || ok != (tc.want != 0) {
+			t.Errorf("%s: Match = %x, %v; want %x", tc.name, got, ok, tc.want)
+		}
+	}
+	cancel, _ := message.CancelFor(inv)
+	if got, ok := h.l.Cancels(cancel); !ok || got != id {
+		t.Errorf("Cancels = %x, %v; want %x", got, ok, id)
+	}
+	if _, ok := h.l.Match(cancel); ok {
+		t.Error("a CANCEL matched before its own transaction existed")
+	}
+	if _, ok := h.l.Cancels(inv); ok {
+		t.Error("an INVITE cancels something")
+	}
+	// The ACK of a non-2xx final response matches the INVITE's
+	// transaction.
+	resp := response(inv, 486)
+	h.respond(id, resp)
+	ack, _ := message.AckFor(inv, resp)
+	if got, ok := h.l.Match(ack); !ok || got != id {
+		t.Errorf("ACK: Match = %x, %v; want %x", got, ok, id)
+	}
+
+	// A response matches the client transaction of its request.
+	req := request("OPTIONS", effects.UDP, ident.Seeded(3))
+	cid, _ := h.newClient(req, bob)
+	if got, ok := h.l.Match(response(req, 200)); !ok || got != cid {
+		t.Errorf("response: Match = %x, %v; want %x", got, ok, cid)
+	}
+	if _, ok := h.l.Match(response(request("OPTIONS", effects.UDP, ident.Seeded(4)), 200)); ok {
+		t.Error("a stray response matched")
+	}
+}
+
+// Transaction ids stay below 2^56 and timer ids below 2^60 however often a
+// slot is reused: the upper bits are the transaction user's (see ID).
+func TestIDBounds(t *testing.T) {
+	l := New(Config{})
+	tx := l.alloc(ServerNonInvite)
+	slot := uint32(tx.id)
+	l.gens[slot] = 1<<genBits - 2
+	for range 4 {
+		l.slots[slot] = nil
+		l.live--
+		l.free = append(l.free, slot)
+		tx = l.alloc(ServerNonInvite)
+		if tx.id >= 1<<56 || uint64(timerID(tx.id, TimerK)) >= 1<<60 {
+			t.Fatalf("id %x, timer id %x out of bounds", tx.id, timerID(tx.id, TimerK))
+		}
+		if tx.id>>32 == 0 {
+			t.Fatalf("generation 0 in id %x", tx.id)
+		}
+	}
+}
