@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/digest"
-	"github.com/sansip/sansip/drivers/server"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/service"
 )
 
 // packages names the Debian package that installs each program.
@@ -157,17 +157,17 @@ func (s srv) hostport() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 // their names), digest MD5 only (SIPp and sipsak know no other),
 // record-routing. edit, if set, changes the configuration first. The
 // server stops, and is waited for, when the test ends.
-func startServer(t *testing.T, edit func(*server.Config)) srv {
+func startServer(t *testing.T, edit func(*service.Config)) srv {
 	t.Helper()
 	return startServerAt(t, freePort(t), edit)
 }
 
 // startServerAt is startServer on a given port.
-func startServerAt(t *testing.T, port int, edit func(*server.Config)) srv {
+func startServerAt(t *testing.T, port int, edit func(*service.Config)) srv {
 	t.Helper()
 	ready := make(chan map[effects.Transport][]netip.AddrPort, 1)
 	hp := "127.0.0.1:" + strconv.Itoa(port)
-	cfg := server.Config{
+	cfg := service.Config{
 		UDP: []string{hp}, TCP: []string{hp},
 		Domains:     []string{"localhost", "127.0.0.1"},
 		Users:       map[string]string{"alice": "alice", "bob": "bob"},
@@ -183,7 +183,7 @@ func startServerAt(t *testing.T, port int, edit func(*server.Config)) srv {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg) }()
+	go func() { done <- service.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sansip/sansip/drivers/idgen"
 	"github.com/sansip/sansip/drivers/loop"
-	"github.com/sansip/sansip/drivers/server"
 	"github.com/sansip/sansip/drivers/transport"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ua"
@@ -144,7 +144,7 @@ func startUA(t *testing.T) *testUA {
 	r, err := loop.New(loop.Config{
 		Shards: 1, // every call on one core: no Call-ID to shard mapping needed
 		NewCore: func(int) loop.Core {
-			core, err := ua.New(ua.Config{AOR: aor, Contact: contact, Host: "127.0.0.1", Port: addr.Port(), Gen: server.CryptoSource()})
+			core, err := ua.New(ua.Config{AOR: aor, Contact: contact, Host: "127.0.0.1", Port: addr.Port(), Gen: idgen.Crypto()})
 			if err != nil {
 				panic(err)
 			}

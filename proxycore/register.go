@@ -88,7 +88,18 @@ func (p *Proxy) RegistrarEffects(now effects.Time, effs []effects.Effect, out []
 // and otherwise goes to the Request-URI.
 func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 	ruri := m.RequestURI()
-	bindings := p.cfg.Location(now, ruri)
+	return p.Located(ruri, p.cfg.Location(now, ruri))
+}
+
+// Located returns the routing decision for a request to ruri, one of the
+// proxy's domains, given the bindings the location service found for its
+// address of record (RFC 3261 §16.5): proxy to every binding, by q-value,
+// each with its Path as a route set and, for an outbound registration,
+// over the client's own flow (RFC 5626 §5.3). With no binding: 404 when
+// the Request-URI names this proxy or one of its domains (on no port or
+// ours), else the Request-URI. An application that looks bindings up
+// itself (a store answering later) answers ProxyRequest with it.
+func (p *Proxy) Located(ruri uri.URI, bindings []location.Binding) Decision {
 	if len(bindings) == 0 {
 		// An address of record of ours that nobody registered: 404. A
 		// Request-URI that names another port of one of our hosts names

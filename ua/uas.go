@@ -1,6 +1,7 @@
 package ua
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -394,6 +395,24 @@ func (u *UA) ack(now effects.Time, ev effects.Event, out []effects.Effect) []eff
 // Here, 603 Decline, ...), which ends it: CallEnded follows, with the code
 // and ErrHangup, as for every way a call ends.
 func (u *UA) Reject(now effects.Time, id CallID, code int, out []effects.Effect) ([]effects.Effect, error) {
+	return u.RejectWith(now, id, code, RejectOptions{}, out)
+}
+
+// RejectOptions are the parts of a final non-2xx response to a call.
+type RejectOptions struct {
+	// Reason is the reason phrase; empty: the code's usual one.
+	Reason string
+	// Contacts are the response's Contact values: where a 3xx sends the
+	// caller (RFC 3261 §8.3, §21.3), the alternatives of a 485.
+	Contacts []header.Contact
+	// Fields are more header fields, written as given (name, value).
+	Fields [][2]string
+}
+
+// RejectWith is Reject with a reason phrase, Contacts and more header
+// fields: a redirection (302 Moved Temporarily with the new target) or a
+// refusal that says why (RFC 3261 §8.2.6, §21).
+func (u *UA) RejectWith(now effects.Time, id CallID, code int, o RejectOptions, out []effects.Effect) ([]effects.Effect, error) {
 	c := u.calls[id]
 	if c == nil {
 		return out, ErrNoCall
@@ -405,9 +424,22 @@ func (u *UA) Reject(now effects.Time, id CallID, code int, out []effects.Effect)
 		return out, ErrState
 	}
 	s := c.sessions[0]
-	resp, err := message.NewResponse(c.invite, code, "", message.ResponseOptions{ToTag: s.d.ID.LocalTag})
+	resp, err := message.NewResponse(c.invite, code, o.Reason, message.ResponseOptions{ToTag: s.d.ID.LocalTag})
 	if err != nil {
 		return out, err
+	}
+	if len(o.Contacts) > 0 {
+		if err := message.Set(resp, o.Contacts...); err != nil {
+			return out, fmt.Errorf("ua: reject: %w", err)
+		}
+	}
+	if u.cfg.UserAgent != "" {
+		message.Set(resp, header.Server(u.cfg.UserAgent))
+	}
+	for _, f := range o.Fields {
+		if err := resp.Add(f[0], f[1]); err != nil {
+			return out, fmt.Errorf("ua: reject: field %s: %w", f[0], err)
+		}
 	}
 	out, err = u.respond(now, c.inviteTxn, resp, out)
 	c.answered = true

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/digest"
-	"github.com/sansip/sansip/drivers/server"
+	"github.com/sansip/sansip/service"
 )
 
 //go:embed default.conf
@@ -88,7 +88,7 @@ func runServe(args []string, sio stdio) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := server.Run(ctx, cfg); err != nil {
+	if err := service.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(sio.err, "sansip serve: %v\n", err)
 		return exitUsage
 	}
@@ -134,9 +134,9 @@ func list(s string) []string {
 	return out
 }
 
-// serverConfig turns settings into a server.Config.
-func serverConfig(st map[string]string, sio stdio) (server.Config, error) {
-	cfg := server.Config{
+// serverConfig turns settings into a service.Config.
+func serverConfig(st map[string]string, sio stdio) (service.Config, error) {
+	cfg := service.Config{
 		UDP: list(st["udp"]), TCP: list(st["tcp"]), TLS: list(st["tls"]), WS: list(st["ws"]), WSS: list(st["wss"]),
 		CertFile: st["cert"], KeyFile: st["key"], Domains: list(st["domain"]), Metrics: st["metrics"], DNS: st["dns"],
 		RecordRoute: st["record-route"] != "false", Pprof: st["pprof"] == "true",

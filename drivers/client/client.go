@@ -25,8 +25,8 @@ import (
 
 	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/drivers/dns"
+	"github.com/sansip/sansip/drivers/idgen"
 	"github.com/sansip/sansip/drivers/loop"
-	"github.com/sansip/sansip/drivers/server"
 	"github.com/sansip/sansip/drivers/transport"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ident"
@@ -281,7 +281,7 @@ func (c *Client) newUA() error {
 	}
 	cfg := ua.Config{
 		AOR: c.aor, Contact: c.contact, Host: host, Port: c.local.Port(),
-		Gen: ident.Generator(server.CryptoSource()), UserAgent: "sansip",
+		Gen: ident.Generator(idgen.Crypto()), UserAgent: "sansip",
 	}
 	if c.cfg.Username != "" {
 		user, pass := c.cfg.Username, c.cfg.Password

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/drivers/client"
-	"github.com/sansip/sansip/drivers/server"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/service"
 	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/uri"
 )
@@ -25,7 +25,7 @@ func startServer(t *testing.T) map[effects.Transport]netip.AddrPort {
 	ready := make(chan map[effects.Transport][]netip.AddrPort, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, server.Config{
+		done <- service.Run(ctx, service.Config{
 			UDP: []string{port}, TCP: []string{port},
 			Domains: []string{"example.test"}, Users: map[string]string{"alice": "alice", "bob": "bob"},
 			RecordRoute: true, Shards: 1, Drain: 100 * time.Millisecond,

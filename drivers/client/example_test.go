@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/drivers/client"
-	"github.com/sansip/sansip/drivers/server"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/service"
 	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/uri"
 )
@@ -21,7 +21,7 @@ func Example() {
 	ready := make(chan netip.AddrPort, 1)
 	stopped := make(chan error, 1)
 	go func() {
-		stopped <- server.Run(ctx, server.Config{
+		stopped <- service.Run(ctx, service.Config{
 			UDP: []string{"127.0.0.1:0"}, Domains: []string{"example.test"}, Drain: 100 * time.Millisecond,
 			Ready: func(a map[effects.Transport][]netip.AddrPort) { ready <- a[effects.UDP][0] },
 		})

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/drivers/client"
-	"github.com/sansip/sansip/drivers/server"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/service"
 	"github.com/sansip/sansip/ua"
 )
 
@@ -22,7 +22,7 @@ func TestOptionsTLS(t *testing.T) {
 	ready := make(chan map[effects.Transport][]netip.AddrPort, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, server.Config{
+		done <- service.Run(ctx, service.Config{
 			UDP: []string{"127.0.0.1:0"}, TLS: []string{"127.0.0.1:0"}, Domains: []string{"example.test"},
 			Shards: 1, Drain: 100 * time.Millisecond,
 			Ready: func(a map[effects.Transport][]netip.AddrPort) { ready <- a },

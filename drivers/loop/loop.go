@@ -35,6 +35,7 @@ import (
 
 	"github.com/sansip/sansip/drivers/timers"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/ident"
 )
 
 // Core is a sansip core a shard runs: ua.UA, proxycore.Proxy, or anything
@@ -168,9 +169,7 @@ func (r *Runtime) Shards() []*Shard { return r.shards }
 
 // ShardFor returns the shard a Call-ID belongs to.
 func (r *Runtime) ShardFor(callID []byte) *Shard {
-	h := fnv.New32a()
-	h.Write(callID)
-	return r.shards[int(h.Sum32()%uint32(len(r.shards)))]
+	return r.shards[r.shardIndex(callID)]
 }
 
 // Receive hands a received message to its shard; data is copied. It
@@ -568,4 +567,37 @@ func equalFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// AffineGen returns a generator like gen whose Call-IDs belong to shard
+// (ShardFor): a core on that shard that starts dialogs of its own (a UA
+// placing calls, a B2BUA's outgoing leg) gets every message of them back
+// on the same shard, beside the dialog that caused them. It draws
+// Call-IDs from gen until one hashes to the shard: as many draws as there
+// are shards, on average.
+func (r *Runtime) AffineGen(shard int, gen ident.Generator) ident.Generator {
+	return affineGen{Generator: gen, r: r, shard: shard}
+}
+
+type affineGen struct {
+	ident.Generator
+	r     *Runtime
+	shard int
+}
+
+func (g affineGen) CallID() string {
+	n := len(g.r.shards)
+	for i := 0; ; i++ {
+		id := g.Generator.CallID()
+		if n == 1 || g.r.shardIndex([]byte(id)) == g.shard || i >= 64*n {
+			return id // a generator that repeats itself gets no better
+		}
+	}
+}
+
+// shardIndex is the index of the shard a Call-ID belongs to.
+func (r *Runtime) shardIndex(callID []byte) int {
+	h := fnv.New32a()
+	h.Write(callID)
+	return int(h.Sum32() % uint32(len(r.shards)))
 }

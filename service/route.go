@@ -1,0 +1,425 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sansip/sansip/dispatch"
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore"
+	"github.com/sansip/sansip/proxycore/location"
+	"github.com/sansip/sansip/ua"
+	"github.com/sansip/sansip/ua/b2bua"
+	"github.com/sansip/sansip/uri"
+)
+
+// Request is a new request outside a dialog waiting for the
+// application's routing decision (Config.Route). Exactly one of its
+// decision methods (Default, Proxy, ProxyWith, Reply, Redirect, Local,
+// Bridge, Locate) takes effect; the others then fail with ErrDecided.
+// They never block, and may be called during the callback or later from
+// any goroutine; a request still undecided after Config.RouteTimeout is
+// answered Config.RouteTimeoutCode (504 by default), and Context is
+// cancelled then, or when the caller cancels the request.
+type Request struct {
+	svc    *Service
+	sh     *shard // for the callback only
+	id     uint64
+	msg    *message.Message
+	method string
+	ruri   uri.URI
+	from   header.From
+	to     header.To
+	callID string
+	source effects.Peer
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	inCB     bool
+	decided  bool
+	decision *dispatch.Decision
+}
+
+// Msg returns the request. It may be read during the callback only (the
+// cores own it afterwards); keep what you need, or a Clone.
+func (r *Request) Msg() *message.Message { return r.msg }
+
+// Method returns the request's method.
+func (r *Request) Method() string { return r.method }
+
+// RequestURI returns the request's Request-URI.
+func (r *Request) RequestURI() uri.URI { return r.ruri }
+
+// From returns the request's From.
+func (r *Request) From() header.From { return r.from }
+
+// To returns the request's To.
+func (r *Request) To() header.To { return r.to }
+
+// CallID returns the request's Call-ID.
+func (r *Request) CallID() string { return r.callID }
+
+// Source returns where the request came from: the address, transport and
+// connection.
+func (r *Request) Source() effects.Peer { return r.source }
+
+// Context is done once the request no longer waits for a decision: it was
+// decided, its sender cancelled it, or the decision was too late.
+func (r *Request) Context() context.Context { return r.ctx }
+
+// Default routes the request as the server does by itself: a REGISTER
+// for one of the domains to the registrar, a request for one of them to
+// the location service (404 when nobody is registered), anything else to
+// its Request-URI.
+func (r *Request) Default() error { return r.decide(dispatch.Decision{}) }
+
+// Proxy proxies the request to targets (RFC 3261 §16.6), in parallel; with
+// no target, to its Request-URI.
+func (r *Request) Proxy(targets ...uri.URI) error {
+	d := proxycore.Decision{Fork: proxycore.Parallel}
+	for _, t := range targets {
+		d.Targets = append(d.Targets, proxycore.Target{URI: t})
+	}
+	return r.ProxyWith(d)
+}
+
+// ProxyWith proxies the request as d says: targets with q-values, next
+// hops and routes, fork mode and branch time limits, 3xx recursion,
+// header fields added and removed, Record-Route on or off.
+func (r *Request) ProxyWith(d proxycore.Decision) error {
+	if d.Code != 0 {
+		return fmt.Errorf("%w: a proxy decision with a status code (use Reply)", dispatch.ErrDecision)
+	}
+	return r.decide(dispatch.Decision{Action: dispatch.Proxy, Proxy: d})
+}
+
+// Field is a header field (name, value) of a response.
+type Field = proxycore.Field
+
+// Reply answers the request with code (300 to 699, or 200 for a request
+// the application takes as done), a reason phrase ("" for the usual one)
+// and more header fields.
+func (r *Request) Reply(code int, reason string, fields ...Field) error {
+	return r.decide(dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: code, Reason: reason, Headers: fields}})
+}
+
+// Redirect answers 302 (Moved Temporarily) with the contacts, as a
+// redirect server does (RFC 3261 §8.3).
+func (r *Request) Redirect(contacts ...uri.URI) error {
+	if len(contacts) == 0 {
+		return fmt.Errorf("%w: a redirect without a contact", dispatch.ErrDecision)
+	}
+	d := proxycore.Decision{Code: 302}
+	for _, c := range contacts {
+		d.Contacts = append(d.Contacts, header.Contact{URI: c})
+	}
+	return r.decide(dispatch.Decision{Action: dispatch.Reply, Proxy: d})
+}
+
+// Local has the local UA answer the request: Config.OnCall hears an
+// INVITE, OnRequest a MESSAGE or INFO, OnSubscribe a SUBSCRIBE; the UA
+// answers OPTIONS itself.
+func (r *Request) Local() error { return r.decide(dispatch.Decision{Action: dispatch.Local}) }
+
+// BridgeOptions are the outgoing leg of a bridged call.
+type BridgeOptions struct {
+	// From is the caller the outgoing leg shows; by default the incoming
+	// INVITE's From, display name and URI (with a new tag).
+	From header.From
+	// Dest is the next hop of the outgoing INVITE; zero: the target's
+	// registered contact for one of the domains, else its address (DNS,
+	// RFC 3263, for a name).
+	Dest effects.Peer
+	// Expires, when set, cancels the outgoing leg unanswered after it.
+	Expires time.Duration
+}
+
+// Bridge answers the request as a back-to-back user agent (RFC 7092): the
+// call goes out again, from the server, to target, with the caller's
+// offer, and each leg relays the other. The outgoing leg's Dest is looked
+// up first when not given (the location service or DNS): the decision
+// takes effect then.
+func (r *Request) Bridge(target uri.URI, o BridgeOptions) error {
+	if r.method != "INVITE" {
+		return fmt.Errorf("%w: only an INVITE is bridged, not %s", dispatch.ErrDecision, r.method)
+	}
+	if err := target.Validate(); err != nil {
+		return fmt.Errorf("%w: bridge target: %w", dispatch.ErrDecision, err)
+	}
+	from := o.From
+	if from.URI.Scheme == 0 && from.URI.Opaque == "" {
+		from = header.From{Display: r.from.Display, URI: r.from.URI}
+	}
+	from.Params = from.Params.Without("tag")
+	mk := func(dest effects.Peer) dispatch.Decision {
+		return dispatch.Decision{Action: dispatch.Bridge, Bridge: b2bua.Decision{Target: target,
+			Options: ua.CallOptions{Dest: dest, From: from, Expires: o.Expires}}}
+	}
+	if o.Dest.Addr.IsValid() {
+		return r.decide(mk(o.Dest))
+	}
+	_, numeric := addrPeer(target)
+	quick := r.svc.servesDomain(target.Host) && immediate(r.svc.store) || !r.svc.servesDomain(target.Host) && numeric
+	return r.later(quick, func(ctx context.Context) (dispatch.Decision, error) {
+		dest, code, err := r.svc.nextHop(ctx, target)
+		if err != nil {
+			return dispatch.Decision{}, err
+		}
+		if code != 0 {
+			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: code}}, nil
+		}
+		return mk(dest), nil
+	})
+}
+
+// Locate proxies the request to the registered contacts of aor (an
+// address of record of one of the domains: a number mapped to a user,
+// say); 404 when nobody is registered.
+func (r *Request) Locate(aor uri.URI) error {
+	return r.later(immediate(r.svc.store), func(ctx context.Context) (dispatch.Decision, error) {
+		bs, err := r.svc.store.Lookup(ctx, r.svc.rt.Now(), aor)
+		if err != nil {
+			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 503,
+				Headers: []Field{{Name: "Retry-After", Value: "5"}}}}, nil
+		}
+		if len(bs) == 0 {
+			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 404}}, nil
+		}
+		d := proxycore.Decision{}
+		for i := range bs {
+			d.Targets = append(d.Targets, proxycore.BindingTarget(&bs[i]))
+		}
+		return dispatch.Decision{Action: dispatch.Proxy, Proxy: d}, nil
+	})
+}
+
+// decide takes d as the decision: kept for the end of the callback when
+// given during it, queued to the shard otherwise.
+func (r *Request) decide(d dispatch.Decision) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.decided {
+		r.mu.Unlock()
+		return ErrDecided
+	}
+	r.decided = true
+	if r.inCB {
+		r.decision = &d
+		r.mu.Unlock()
+		return nil
+	}
+	r.mu.Unlock()
+	return r.post(d)
+}
+
+// post queues the decision to the request's shard.
+func (r *Request) post(d dispatch.Decision) error {
+	id := r.id
+	r.cancel()
+	return r.svc.do(r.sh.ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
+		delete(sh.routes, id)
+		out, err := sh.core.Route(now, id, d, out)
+		if err != nil {
+			sh.logger().Debug("routing decision not taken", "err", err)
+		}
+		return out
+	})
+}
+
+// later reserves the decision and computes it: at once when quick (it
+// needs no look-up that may block), else on a worker; a failed
+// computation answers 500.
+func (r *Request) later(quick bool, f func(ctx context.Context) (dispatch.Decision, error)) error {
+	r.mu.Lock()
+	if r.decided {
+		r.mu.Unlock()
+		return ErrDecided
+	}
+	r.decided = true
+	r.mu.Unlock()
+	run := func() {
+		d, err := f(r.ctx)
+		if err == nil {
+			err = d.Validate()
+		}
+		if err != nil {
+			r.svc.cfg.Logger.Warn("routing decision failed", "method", r.method, "ruri", r.ruri.String(), "err", err)
+			d = dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 500, Reason: "Server Internal Error (routing failed)"}}
+		}
+		r.mu.Lock()
+		if r.inCB {
+			r.decision = &d
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		r.post(d)
+	}
+	if quick {
+		run()
+		return nil
+	}
+	if !r.svc.async(run) {
+		return ErrOverload
+	}
+	return nil
+}
+
+// abandon ends the wait: the request was cancelled or is too late.
+func (r *Request) abandon() {
+	r.mu.Lock()
+	r.decided = true
+	r.mu.Unlock()
+	r.cancel()
+}
+
+// route asks the application for the decision of a RouteRequest.
+func (sh *shard) route(ev effects.Event) {
+	m := ev.Msg
+	r := &Request{svc: sh.s, sh: sh, id: ev.ID, msg: m, method: m.Method(), ruri: m.RequestURI(),
+		from: m.From(), to: m.To(), callID: m.CallID(), source: ev.From, inCB: true}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	fn := sh.s.routeFunc()
+	sh.callback(func() { fn(r) })
+	r.mu.Lock()
+	r.inCB = false
+	d := r.decision
+	r.mu.Unlock()
+	if d == nil {
+		// Decided later (by the application, or a look-up under way):
+		// kept until then, to be told if the request goes away.
+		sh.routes[r.id] = r
+		return
+	}
+	r.cancel()
+	out, err := sh.core.Route(sh.s.rt.Now(), r.id, *d, nil)
+	if err != nil {
+		sh.logger().Debug("routing decision not taken", "err", err)
+	}
+	sh.exec(out)
+}
+
+// routeFunc is Config.Route wrapped by the middleware's Route hooks, the
+// first outermost.
+func (s *Service) routeFunc() func(*Request) {
+	fn := s.cfg.Route
+	if fn == nil {
+		fn = func(r *Request) { r.Default() }
+	}
+	for i := len(s.cfg.Middleware) - 1; i >= 0; i-- {
+		if w := s.cfg.Middleware[i].Route; w != nil {
+			fn = w(fn)
+		}
+	}
+	return fn
+}
+
+// routeMiddleware reports whether a middleware wraps routing.
+func routeMiddleware(ms []Middleware) bool {
+	for _, m := range ms {
+		if m.Route != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// callback runs an application callback, recovering from its panic (the
+// server goes on; the request, if undecided, times out).
+func (sh *shard) callback(f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			sh.logger().Error("application callback panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	f()
+}
+
+// nextHop finds where a request to target goes: a registered contact for
+// an address of record of one of the domains (code 404 when none), the
+// target's address, or a DNS answer (RFC 3263).
+func (s *Service) nextHop(ctx context.Context, target uri.URI) (effects.Peer, int, error) {
+	if s.servesDomain(target.Host) {
+		bs, err := s.store.Lookup(ctx, s.rt.Now(), target)
+		if err != nil {
+			return effects.Peer{}, 0, err
+		}
+		for i := range bs {
+			if p, ok := peerOf(&bs[i]); ok {
+				return p, 0, nil
+			}
+		}
+		if len(bs) == 0 {
+			return effects.Peer{}, 404, nil
+		}
+		return effects.Peer{}, 480, nil
+	}
+	if p, ok := addrPeer(target); ok {
+		return p, 0, nil
+	}
+	if s.resolver == nil {
+		return effects.Peer{}, 0, fmt.Errorf("service: no DNS resolver for %s", target.Host)
+	}
+	ts, err := s.resolver.ResolveURI(ctx, target)
+	if err != nil {
+		return effects.Peer{}, 0, fmt.Errorf("service: resolve %s: %w", target.Host, err)
+	}
+	for _, t := range ts {
+		if t.Addr.IsValid() {
+			return effects.Peer{Addr: t.Addr, Transport: t.Transport}, 0, nil
+		}
+	}
+	return effects.Peer{}, 0, fmt.Errorf("service: resolve %s: no address", target.Host)
+}
+
+// servesDomain reports whether host is one of the domains.
+func (s *Service) servesDomain(host string) bool {
+	for _, d := range s.cfg.Domains {
+		if strings.EqualFold(d, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerOf is where a binding is reached: its flow, or its contact's
+// address.
+func peerOf(b *location.Binding) (effects.Peer, bool) {
+	if p, ok := b.Direct(); ok {
+		return p, true
+	}
+	return addrPeer(b.Target())
+}
+
+// addrPeer is the address a URI names by IP address, with its transport
+// (UDP by default, TLS for sips).
+func addrPeer(u uri.URI) (effects.Peer, bool) {
+	a, ok := u.Addr()
+	if !ok {
+		return effects.Peer{}, false
+	}
+	tr := effects.ParseTransport(u.Transport())
+	if tr == 0 {
+		tr = effects.UDP
+		if u.Scheme == uri.SIPS {
+			tr = effects.TLS
+		}
+	}
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if tr.Secure() {
+			port = 5061
+		}
+	}
+	return effects.Peer{Addr: netip.AddrPortFrom(a.Unmap(), port), Transport: tr}, true
+}

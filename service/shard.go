@@ -1,0 +1,384 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sansip/sansip/digest"
+	"github.com/sansip/sansip/dispatch"
+	"github.com/sansip/sansip/drivers/idgen"
+	"github.com/sansip/sansip/drivers/loop"
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/ident"
+	"github.com/sansip/sansip/proxycore"
+	"github.com/sansip/sansip/proxycore/location"
+	"github.com/sansip/sansip/proxycore/registrar"
+	"github.com/sansip/sansip/ua"
+	"github.com/sansip/sansip/uri"
+)
+
+func fillRandom(b []byte) { rand.Read(b) }
+
+// shard is one event loop's core and what the service keeps for it; it
+// is touched only with the loop's shard held.
+type shard struct {
+	s    *Service
+	idx  int
+	core *dispatch.Core
+	reg  *registrar.Registrar
+	err  error
+	ls   *loop.Shard // set at the first event
+	// The handles of this shard: requests waiting for a decision, calls,
+	// requests the application answers, outgoing requests, subscriptions.
+	routes   map[uint64]*Request
+	calls    map[ua.CallID]*Call
+	incoming map[uint64]*IncomingRequest
+	outgoing map[uint64]chan requestResult
+	subs     map[uint64]*Subscription
+	// authed are the REGISTERs whose credentials were looked up: a 401
+	// or 403 to one of them is a failed authentication.
+	authed map[uint64]authAttempt
+}
+
+// authAttempt is a REGISTER whose credentials were checked.
+type authAttempt struct {
+	user, realm string
+	from        effects.Peer
+	aor         string
+	found       bool
+}
+
+// newShard makes shard i's core (loop.Config.NewCore).
+func (s *Service) newShard(i int) loop.Core {
+	sh := &shard{s: s, idx: i, routes: map[uint64]*Request{}, calls: map[ua.CallID]*Call{},
+		incoming: map[uint64]*IncomingRequest{}, outgoing: map[uint64]chan requestResult{},
+		subs: map[uint64]*Subscription{}, authed: map[uint64]authAttempt{}}
+	sh.err = sh.init()
+	return sh
+}
+
+func (sh *shard) init() error {
+	s, cfg := sh.s, sh.s.cfg
+	gen := idgen.Crypto()
+	pc := proxycore.Config{
+		Gen: gen, Host: s.host, Port: s.port, Ports: s.ports(), Aliases: s.aliases(),
+		Domains: cfg.Domains, RecordRoute: cfg.RecordRoute,
+	}
+	if len(cfg.Domains) > 0 {
+		rc := registrar.Config{Domains: cfg.Domains, Gen: gen}
+		if s.creds != nil {
+			rc.Auth = &digest.Server{Realm: cfg.Domains[0], Secret: s.secret, Algorithms: cfg.Algorithms, AsGiven: true}
+		}
+		r, err := registrar.New(rc)
+		if err != nil {
+			return fmt.Errorf("%w: registrar: %w", ErrConfig, err)
+		}
+		sh.reg = r
+		pc.Registrar = r
+		pc.Ask = true // the location service answers ProxyRequest
+	}
+	contact, err := uri.Parse("sip:" + s.host + ":" + strconv.Itoa(int(s.port)))
+	if err != nil {
+		return fmt.Errorf("%w: contact: %w", ErrConfig, err)
+	}
+	aorHost := s.host
+	if len(cfg.Domains) > 0 {
+		aorHost = cfg.Domains[0]
+	}
+	aor, err := uri.Parse("sip:sansip@" + aorHost)
+	if err != nil {
+		return fmt.Errorf("%w: AOR: %w", ErrConfig, err)
+	}
+	uc := ua.Config{
+		AOR: aor, Contact: contact, Host: s.host, Port: s.port, UserAgent: cfg.UserAgent,
+		Gen: affine{gen: gen, s: s, shard: sh.idx}, Events: cfg.Events,
+	}
+	if cfg.OnRequest == nil {
+		uc.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER"}
+	}
+	dc := dispatch.Config{
+		Proxy: pc, UA: uc,
+		Ask:          cfg.Route != nil || routeMiddleware(cfg.Middleware),
+		RouteTimeout: cfg.RouteTimeout, TimeoutCode: cfg.RouteTimeoutCode,
+	}
+	if sh.core, err = dispatch.New(dc); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// affine is the UA's generator: Call-IDs that hash to the UA's own shard
+// (loop.Runtime.AffineGen, once the runtime exists).
+type affine struct {
+	gen   ident.Generator
+	s     *Service
+	shard int
+}
+
+func (a affine) Branch() string { return a.gen.Branch() }
+func (a affine) Tag() string    { return a.gen.Tag() }
+func (a affine) CallID() string {
+	if a.s.rt == nil {
+		return a.gen.CallID()
+	}
+	return a.s.rt.AffineGen(a.shard, a.gen).CallID()
+}
+
+// Handle is the shard's core.
+func (sh *shard) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
+	return sh.core.Handle(in, out)
+}
+
+// Idle reports whether no transaction is in progress.
+func (sh *shard) Idle() bool { return sh.core.Idle() }
+
+// event handles one event of the shard's core (loop.Config.OnEvent).
+func (s *Service) event(ls *loop.Shard, ev effects.Event) {
+	sh := ls.Core().(*shard)
+	sh.ls = ls
+	switch ev.Kind {
+	case effects.RouteRequest:
+		sh.route(ev)
+	case effects.RouteAbandoned:
+		if r := sh.routes[ev.ID]; r != nil {
+			delete(sh.routes, ev.ID)
+			r.abandon()
+		}
+	case effects.ProxyRequest:
+		sh.locate(ev)
+	case effects.RegistrarCredentials:
+		sh.credentials(ev)
+	case effects.RegistrarLoad:
+		sh.load(ev)
+	case effects.RegistrarStore:
+		sh.store(ev)
+	case effects.RegistrarResponse:
+		// A registrar response the proxy did not pass on (there are none:
+		// RegistrarEffects sends them); nothing to do.
+	case effects.ProxyDone, effects.ProxyCredentials:
+	case effects.BridgeRoute, effects.BridgeAnswered, effects.BridgeEnded:
+	default:
+		sh.uaEvent(ev)
+	}
+}
+
+// exec carries out effects of a command given on the shard.
+func (sh *shard) exec(out []effects.Effect) {
+	sh.ls.Exec(sh.s.rt.Now(), out)
+}
+
+// do queues a command for the shard's core; it reports ErrClosed when the
+// service does not run and ErrOverload when the shard's queue is full.
+func (s *Service) do(ls *loop.Shard, f func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect) error {
+	select {
+	case <-s.stopped:
+		return ErrClosed
+	default:
+	}
+	if !s.running() {
+		return ErrClosed
+	}
+	if !ls.Do(func(now effects.Time, out []effects.Effect) []effects.Effect {
+		sh := ls.Core().(*shard)
+		sh.ls = ls
+		return f(sh, now, out)
+	}) {
+		return ErrOverload
+	}
+	return nil
+}
+
+// logger is the service's logger.
+func (sh *shard) logger() *slog.Logger { return sh.s.cfg.Logger }
+
+// registrar events: the credential look-up and the location store, at
+// once for stores that answer at once, on a worker otherwise.
+
+func (sh *shard) credentials(ev effects.Event) {
+	p, ok := sh.reg.Pending(ev.ID)
+	if !ok {
+		return
+	}
+	id := ev.ID
+	if len(sh.authed) >= maxAuthed {
+		clear(sh.authed) // REGISTERs whose transactions died unanswered
+	}
+	sh.authed[id] = authAttempt{user: p.Username, realm: p.Realm, from: p.From, aor: p.Msg.To().URI.String()}
+	answer := func(sh *shard, now effects.Time, c digest.Credentials, found bool, err error, out []effects.Effect) []effects.Effect {
+		if err != nil {
+			sh.logger().Warn("credentials look-up failed", "user", p.Username, "err", err)
+		}
+		if a, ok := sh.authed[id]; ok {
+			a.found = found
+			sh.authed[id] = a
+		}
+		effs, err := sh.reg.Credentials(now, id, c, found && err == nil, nil)
+		if err != nil {
+			delete(sh.authed, id)
+			return out
+		}
+		sh.noteResponses(effs)
+		return sh.core.Proxy().RegistrarEffects(now, effs, out)
+	}
+	lookup := func(ctx context.Context) (digest.Credentials, bool, error) {
+		return sh.s.creds.Credentials(ctx, p.Username, p.Realm)
+	}
+	if immediate(sh.s.creds) {
+		c, found, err := lookup(context.Background())
+		sh.exec(answer(sh, sh.s.rt.Now(), c, found, err, nil))
+		return
+	}
+	ls := sh.ls
+	if !sh.s.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		c, found, err := lookup(ctx)
+		cancel()
+		sh.s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
+			return answer(sh, now, c, found, err, out)
+		})
+	}) {
+		sh.exec(answer(sh, sh.s.rt.Now(), digest.Credentials{}, false, ErrOverload, nil))
+	}
+}
+
+// maxAuthed bounds the REGISTERs followed for failed authentications.
+const maxAuthed = 10000
+
+// lookupTimeout bounds a look-up on a worker.
+const lookupTimeout = 5 * time.Second
+
+func (sh *shard) load(ev effects.Event) {
+	p, ok := sh.reg.Pending(ev.ID)
+	if !ok {
+		return
+	}
+	id, aor := ev.ID, p.AOR
+	answer := func(sh *shard, now effects.Time, bs []location.Binding, err error, out []effects.Effect) []effects.Effect {
+		effs, rerr := sh.reg.Bindings(now, id, bs, err, nil)
+		if rerr != nil {
+			delete(sh.authed, id)
+			return out
+		}
+		sh.noteResponses(effs)
+		return sh.core.Proxy().RegistrarEffects(now, effs, out)
+	}
+	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
+		return sh.s.store.Lookup(ctx, now, aor)
+	}, answer)
+}
+
+func (sh *shard) store(ev effects.Event) {
+	p, ok := sh.reg.Pending(ev.ID)
+	if !ok {
+		return
+	}
+	id, aor, u := ev.ID, p.AOR, p.Update
+	answer := func(sh *shard, now effects.Time, _ []location.Binding, err error, out []effects.Effect) []effects.Effect {
+		effs, rerr := sh.reg.Stored(now, id, err, nil)
+		if rerr != nil {
+			delete(sh.authed, id)
+			return out
+		}
+		sh.noteResponses(effs)
+		return sh.core.Proxy().RegistrarEffects(now, effs, out)
+	}
+	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
+		return sh.s.store.Apply(ctx, now, aor, u)
+	}, answer)
+}
+
+// storeCall runs a store operation at once or on a worker, and its answer
+// on the shard.
+func (sh *shard) storeCall(op func(ctx context.Context, now effects.Time) ([]location.Binding, error),
+	answer func(sh *shard, now effects.Time, bs []location.Binding, err error, out []effects.Effect) []effects.Effect) {
+	if immediate(sh.s.store) {
+		now := sh.s.rt.Now()
+		bs, err := op(context.Background(), now)
+		sh.exec(answer(sh, now, bs, err, nil))
+		return
+	}
+	ls := sh.ls
+	if !sh.s.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		bs, err := op(ctx, sh.s.rt.Now())
+		cancel()
+		sh.s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
+			return answer(sh, now, bs, err, out)
+		})
+	}) {
+		sh.exec(answer(sh, sh.s.rt.Now(), nil, ErrOverload, nil))
+	}
+}
+
+// locate answers the proxy's routing question for a request to one of
+// the domains (the default route): the bindings of its address of record.
+func (sh *shard) locate(ev effects.Event) {
+	ruri := ev.Msg.RequestURI()
+	id := ev.ID
+	answer := func(sh *shard, now effects.Time, bs []location.Binding, err error, out []effects.Effect) []effects.Effect {
+		p := sh.core.Proxy()
+		d := p.Located(ruri, bs)
+		if err != nil {
+			sh.logger().Warn("location look-up failed", "aor", ruri.String(), "err", err)
+			d = proxycore.Decision{Code: 503, Reason: "Service Unavailable (location service)",
+				Headers: []proxycore.Field{{Name: "Retry-After", Value: "5"}}}
+		}
+		out, _ = p.Decide(now, id, d, out)
+		return out
+	}
+	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
+		return sh.s.store.Lookup(ctx, now, ruri)
+	}, answer)
+}
+
+// registrarResponse notes a failed authentication: a 401 or 403 to a
+// REGISTER whose credentials were checked (not a stale nonce).
+func (sh *shard) registrarResponse(id uint64, code int, stale bool) {
+	a, ok := sh.authed[id]
+	if !ok {
+		return
+	}
+	delete(sh.authed, id)
+	if code != 401 && code != 403 || stale {
+		return
+	}
+	reason := "wrong password"
+	switch {
+	case !a.found:
+		reason = "unknown user"
+	case code == 403:
+		reason = "not allowed to register this address"
+	}
+	sh.s.authFailures.Add(1)
+	f := AuthFailure{User: a.user, Realm: a.realm, AOR: a.aor, Source: a.from, Method: "REGISTER", Reason: reason}
+	for _, m := range sh.s.cfg.Middleware {
+		if m.AuthFailed != nil {
+			m.AuthFailed(f)
+		}
+	}
+}
+
+// noteResponses looks at the registrar's responses among effs on their
+// way to the proxy, for failed authentications.
+func (sh *shard) noteResponses(effs []effects.Effect) {
+	for i := range effs {
+		e := &effs[i]
+		if e.Kind != effects.Deliver || e.Event.Kind != effects.RegistrarResponse {
+			continue
+		}
+		stale := false
+		if m := e.Event.Msg; m != nil {
+			for name, value := range m.Headers() {
+				if strings.EqualFold(name, "WWW-Authenticate") && strings.Contains(strings.ToLower(value), "stale=true") {
+					stale = true
+				}
+			}
+		}
+		sh.registrarResponse(e.Event.ID, e.Event.Code, stale)
+	}
+}
