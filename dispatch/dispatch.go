@@ -209,6 +209,9 @@ type Core struct {
 	// a Bridge decision, for the B2BUA's Route.
 	bridging *b2bua.Decision
 	spare    effects.Buffers
+	// free are waiting records to reuse: a decision that comes at once
+	// costs no allocation.
+	free []*waiting
 }
 
 // waiting is a request waiting for its decision.
@@ -378,7 +381,8 @@ func (c *Core) received(in effects.Input, out []effects.Effect) []effects.Effect
 		return c.proxy.HandleRouted(in, d, out)
 	}
 	c.nextID++
-	w := &waiting{id: c.nextID, in: in, key: key}
+	w := c.newWaiting()
+	w.id, w.in, w.key = c.nextID, in, key
 	c.pending[w.id] = w
 	c.byKey[key] = w
 	out = append(out, effects.Effect{Kind: effects.SetTimer, Timer: effects.TimerID(ownMark | w.id), After: c.cfg.RouteTimeout})
@@ -422,6 +426,7 @@ func (c *Core) Route(now effects.Time, id uint64, d Decision, out []effects.Effe
 	out = c.forget(w, out)
 	in := w.in
 	in.Now = now
+	c.release(w)
 	switch d.Action {
 	case Default:
 		return c.proxy.Handle(in, out), nil
@@ -432,7 +437,8 @@ func (c *Core) Route(now effects.Time, id uint64, d Decision, out []effects.Effe
 	}
 	// Bridge: the UA makes the call; its CallIncoming goes to the B2BUA,
 	// whose Route (bridgeRoute) takes the decision.
-	c.bridging = &d.Bridge
+	bridge := d.Bridge // on the heap only for a bridge
+	c.bridging = &bridge
 	out = c.toUA(in, out)
 	c.bridging = nil
 	return out, nil
@@ -445,6 +451,24 @@ func (c *Core) forget(w *waiting, out []effects.Effect) []effects.Effect {
 	return append(out, effects.Effect{Kind: effects.CancelTimer, Timer: effects.TimerID(ownMark | w.id)})
 }
 
+// newWaiting returns a waiting record, reused when one is free.
+func (c *Core) newWaiting() *waiting {
+	if n := len(c.free); n > 0 {
+		w := c.free[n-1]
+		c.free = c.free[:n-1]
+		return w
+	}
+	return new(waiting)
+}
+
+// release keeps w for reuse, holding on to no message.
+func (c *Core) release(w *waiting) {
+	*w = waiting{}
+	if len(c.free) < 64 {
+		c.free = append(c.free, w)
+	}
+}
+
 // late answers a request whose decision did not come in time.
 func (c *Core) late(now effects.Time, id uint64, out []effects.Effect) []effects.Effect {
 	w := c.pending[id]
@@ -455,6 +479,7 @@ func (c *Core) late(now effects.Time, id uint64, out []effects.Effect) []effects
 	delete(c.byKey, w.key)
 	in := w.in
 	in.Now = now
+	c.release(w)
 	d := proxycore.Decision{Code: c.cfg.TimeoutCode, Reason: "No routing decision in time"}
 	out = c.proxy.HandleRouted(in, d, out)
 	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.RouteAbandoned, ID: id, Code: d.Code}})
@@ -465,11 +490,12 @@ func (c *Core) late(now effects.Time, id uint64, out []effects.Effect) []effects
 // 200, both statefully.
 func (c *Core) cancelWaiting(cancel effects.Input, w *waiting, out []effects.Effect) []effects.Effect {
 	out = c.forget(w, out)
-	in := w.in
+	in, id := w.in, w.id
 	in.Now = cancel.Now
+	c.release(w)
 	out = c.proxy.HandleRouted(in, proxycore.Decision{Code: 487}, out)
 	out = c.proxy.Handle(cancel, out)
-	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.RouteAbandoned, ID: w.id, Code: 487}})
+	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.RouteAbandoned, ID: id, Code: 487}})
 }
 
 // bridgeRoute is the B2BUA's Route: the decision of the INVITE being fed.

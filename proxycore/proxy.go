@@ -43,10 +43,11 @@ type Proxy struct {
 	open     int // contexts not yet settled: what MaxContexts bounds
 	pend     pending
 	// preset is the routing decision HandleRouted gives the new request
-	// of the input being handled.
-	preset *Decision
-	seq    uint64
-	spare  effects.Buffers
+	// of the input being handled, when hasPreset.
+	preset    Decision
+	hasPreset bool
+	seq       uint64
+	spare     effects.Buffers
 }
 
 // New returns a Proxy with the given configuration.
@@ -126,9 +127,9 @@ func (p *Proxy) Handle(in effects.Input, out []effects.Effect) []effects.Effect 
 // them (an application's routing callback) uses it. An invalid d
 // (Decision.Validate) is answered 500.
 func (p *Proxy) HandleRouted(in effects.Input, d Decision, out []effects.Effect) []effects.Effect {
-	p.preset = &d
+	p.preset, p.hasPreset = d, true
 	out = p.Handle(in, out)
-	p.preset = nil
+	p.preset, p.hasPreset = Decision{}, false
 	return out
 }
 
@@ -219,8 +220,17 @@ func (p *Proxy) terminated(now effects.Time, id txn.ID, out []effects.Effect) []
 // preprocessing (§16.4), then the routing decision (§16.5).
 func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect) []effects.Effect {
 	m := ev.Msg
-	preset := p.preset
-	p.preset = nil
+	var preset *Decision
+	if p.hasPreset {
+		// Routed synchronously below (no copy), unless authentication
+		// waits for the application's credentials: then a copy waits
+		// with the context.
+		preset, p.hasPreset = &p.preset, false
+		if a := p.cfg.Auth; a != nil && a.Lookup == nil {
+			cp := p.preset
+			preset = &cp
+		}
+	}
 	if p.open >= p.cfg.MaxContexts {
 		return p.respondCode(now, ev.ID, m, 503, out, header.RetryAfter{Delta: 5})
 	}
