@@ -38,10 +38,11 @@ type Request struct {
 	to     header.To
 	callID string
 	source effects.Peer
-	ctx    context.Context
-	cancel context.CancelFunc
 
 	mu       sync.Mutex
+	ctx      context.Context // made when asked for
+	cancel   context.CancelFunc
+	over     bool // no longer waits: ctx is done
 	inCB     bool
 	decided  bool
 	decision *dispatch.Decision
@@ -72,7 +73,27 @@ func (r *Request) Source() effects.Peer { return r.source }
 
 // Context is done once the request no longer waits for a decision: it was
 // decided, its sender cancelled it, or the decision was too late.
-func (r *Request) Context() context.Context { return r.ctx }
+func (r *Request) Context() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil {
+		r.ctx, r.cancel = context.WithCancel(context.Background())
+		if r.over {
+			r.cancel()
+		}
+	}
+	return r.ctx
+}
+
+// finish marks the request as no longer waiting: its Context is done.
+func (r *Request) finish() {
+	r.mu.Lock()
+	r.over = true
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.mu.Unlock()
+}
 
 // Default routes the request as the server does by itself: a REGISTER
 // for one of the domains to the registrar, a request for one of them to
@@ -224,7 +245,7 @@ func (r *Request) decide(d dispatch.Decision) error {
 // post queues the decision to the request's shard.
 func (r *Request) post(d dispatch.Decision) error {
 	id := r.id
-	r.cancel()
+	r.finish()
 	return r.svc.do(r.sh.ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
 		delete(sh.routes, id)
 		out, err := sh.core.Route(now, id, d, out)
@@ -247,7 +268,9 @@ func (r *Request) later(quick bool, f func(ctx context.Context) (dispatch.Decisi
 	r.decided = true
 	r.mu.Unlock()
 	run := func() {
-		d, err := f(r.ctx)
+		ctx, cancel := context.WithTimeout(r.Context(), lookupTimeout)
+		d, err := f(ctx)
+		cancel()
 		if err == nil {
 			err = d.Validate()
 		}
@@ -279,7 +302,7 @@ func (r *Request) abandon() {
 	r.mu.Lock()
 	r.decided = true
 	r.mu.Unlock()
-	r.cancel()
+	r.finish()
 }
 
 // route asks the application for the decision of a RouteRequest.
@@ -287,7 +310,6 @@ func (sh *shard) route(ev effects.Event) {
 	m := ev.Msg
 	r := &Request{svc: sh.s, sh: sh, id: ev.ID, msg: m, method: m.Method(), ruri: m.RequestURI(),
 		from: m.From(), to: m.To(), callID: m.CallID(), source: ev.From, inCB: true}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
 	fn := sh.s.routeFunc()
 	sh.callback(func() { fn(r) })
 	r.mu.Lock()
@@ -300,12 +322,14 @@ func (sh *shard) route(ev effects.Event) {
 		sh.routes[r.id] = r
 		return
 	}
-	r.cancel()
-	out, err := sh.core.Route(sh.s.rt.Now(), r.id, *d, nil)
-	if err != nil {
-		sh.logger().Debug("routing decision not taken", "err", err)
-	}
-	sh.exec(out)
+	r.finish()
+	sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
+		out, err := sh.core.Route(now, r.id, *d, out)
+		if err != nil {
+			sh.logger().Debug("routing decision not taken", "err", err)
+		}
+		return out
+	})
 }
 
 // routeFunc is Config.Route wrapped by the middleware's Route hooks, the

@@ -40,6 +40,7 @@ type shard struct {
 	incoming map[uint64]*IncomingRequest
 	outgoing map[uint64]chan requestResult
 	subs     map[uint64]*Subscription
+	spare    effects.Buffers
 	// authed are the REGISTERs whose credentials were looked up: a 401
 	// or 403 to one of them is a failed authentication.
 	authed map[uint64]authAttempt
@@ -172,6 +173,15 @@ func (sh *shard) exec(out []effects.Effect) {
 	sh.ls.Exec(sh.s.rt.Now(), out)
 }
 
+// run runs a command on the shard with one of the shard's buffers and
+// carries out its effects.
+func (sh *shard) run(f func(now effects.Time, out []effects.Effect) []effects.Effect) {
+	now := sh.s.rt.Now()
+	b := f(now, sh.spare.Get())
+	sh.ls.Exec(now, b)
+	sh.spare.Put(b)
+}
+
 // do queues a command for the shard's core; it reports ErrClosed when the
 // service does not run and ErrOverload when the shard's queue is full.
 func (s *Service) do(ls *loop.Shard, f func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect) error {
@@ -230,7 +240,9 @@ func (sh *shard) credentials(ev effects.Event) {
 	}
 	if immediate(sh.s.creds) {
 		c, found, err := lookup(context.Background())
-		sh.exec(answer(sh, sh.s.rt.Now(), c, found, err, nil))
+		sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
+			return answer(sh, now, c, found, err, out)
+		})
 		return
 	}
 	ls := sh.ls
@@ -299,7 +311,9 @@ func (sh *shard) storeCall(op func(ctx context.Context, now effects.Time) ([]loc
 	if immediate(sh.s.store) {
 		now := sh.s.rt.Now()
 		bs, err := op(context.Background(), now)
-		sh.exec(answer(sh, now, bs, err, nil))
+		sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
+			return answer(sh, now, bs, err, out)
+		})
 		return
 	}
 	ls := sh.ls
