@@ -12,9 +12,14 @@
 # every call successful (it stops at the first rate with a failed call;
 # STEP_SECONDS of calls per rate bounds the time).
 #
-# sansip runs twice: "sansip-1" with one processor (procs = 1), as
+# sansip runs three ways: "sansip-1" with one processor (procs = 1), as
 # Kamailio runs with one UDP worker here (-n 1, as ../shared/bench's
-# run.sh starts it), and "sansip" with every CPU (procs = 0).
+# run.sh starts it); "sansip-route", the same with an application routing
+# callback in front of every new request (bench/routeproxy, package
+# service: the cost of asking the application); and "sansip" with every
+# CPU (procs = 0). With BASE=<git revision>, "sansip-base" is that
+# revision's `sansip serve` with one processor, for a before/after in the
+# same run.
 #
 # Machines are noisy (the same proxy's CPU per call varies by a third from
 # run to run on a shared VM), so the measurement at RATE runs ROUNDS times,
@@ -22,6 +27,7 @@
 # gives each one's median and the ratio of the medians.
 #
 # Environment: CALLS (10000), RATE (1000), ROUNDS (3), RATES ("500 1000 2000 3000 4000"),
+# NAMES ("sansip-1 sansip-route sansip kamailio"), BASE (unset),
 # STEP_SECONDS (5), SANSIP_PORT (5090), KAM_PORT (5070), METRICS
 # (127.0.0.1:9060; sansip's metrics, shown when calls fail), SHARED (the
 # shared bench directory, ../shared/bench from the repository).
@@ -87,6 +93,12 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) 
 
 echo "== building sansip"
 (cd "$repo" && go build -o "$work/sansip" ./cmd/sansip) || exit 1
+(cd "$here" && go build -o "$work/routeproxy" ./routeproxy) || exit 1
+if [ -n "${BASE:-}" ]; then
+  echo "== building sansip at $BASE"
+  mkdir -p "$work/base" && git -C "$repo" archive "$BASE" | tar -x -C "$work/base" || exit 1
+  (cd "$work/base" && go build -o "$work/sansip-base-bin" ./cmd/sansip) || exit 1
+fi
 conf() { # conf PROCS
 cat <<CONF
 # The benchmark's sansip: UDP only, record-routing, no users (calls are
@@ -108,6 +120,12 @@ launch() {
   kamailio)
     kamailio -f "$work/kamailio.cfg" -DD -E -n 1 -m 1024 -M 64 -P "$work/kamailio.pid" >"$work/kamailio.log" 2>&1 &
     pid=$! port=$kport ;;
+  sansip-route)
+    "$work/routeproxy" -udp "127.0.0.1:$sport" -procs 1 -metrics "$metrics" 2>"$work/$1.log" &
+    pid=$! port=$sport ;;
+  sansip-base)
+    "$work/sansip-base-bin" serve -config "$work/sansip-1.conf" 2>"$work/$1.log" &
+    pid=$! port=$sport ;;
   *)
     "$work/sansip" serve -config "$work/$1.conf" 2>"$work/$1.log" &
     pid=$! port=$sport ;;
@@ -122,9 +140,10 @@ finish() { # finish NAME: stops it and waits for its port to be free
 
 conf 1 >"$work/sansip-1.conf"
 conf 0 >"$work/sansip.conf"
-names="sansip-1 sansip kamailio"
+names=${NAMES:-sansip-1 sansip-route sansip kamailio}
+[ -n "${BASE:-}" ] && names="sansip-base $names"
 echo "== $calls calls at $rate/s, $rounds rounds, each proxy started afresh for each run, in turn"
-echo "   sansip-1: procs = 1; sansip: procs = 0 ($(nproc) CPUs); kamailio: -n 1"
+echo "   sansip-1: procs = 1; sansip-route: procs = 1 and a routing callback; sansip: procs = 0 ($(nproc) CPUs); kamailio: -n 1"
 for r in $(seq "$rounds"); do
   for n in $names; do
     launch "$n"
@@ -152,11 +171,16 @@ for n in $names; do
     "${med[$n]:-none}" "${cpus[$n]:-}" "$(echo "${line[$n]}" | tr ' ' '\n' | sed -n 's/^rss_kb=//p' | tail -1)" "${max[$n]}" "${drops[$n]}"
 done
 k=${med[kamailio]:-}
-for n in sansip-1 sansip; do
+for n in $names; do
   s=${med[$n]:-}
-  [ -n "$s" ] && [ -n "$k" ] && printf 'ratio %s/kamailio cpu_us_per_call = %.2f\n' "$n" "$(echo "$s / $k" | bc -l)"
+  [ "$n" != kamailio ] && [ -n "$s" ] && [ -n "$k" ] && printf 'ratio %s/kamailio cpu_us_per_call = %.2f\n' "$n" "$(echo "$s / $k" | bc -l)"
 done
-for n in sansip-1 sansip; do
+for pair in sansip-route/sansip-1 sansip-1/sansip-base; do
+  a=${med[${pair%/*}]:-} b=${med[${pair#*/}]:-}
+  [ -n "$a" ] && [ -n "$b" ] && printf 'ratio %s cpu_us_per_call = %.2f\n' "$pair" "$(echo "$a / $b" | bc -l)"
+done
+for n in $names; do
+  [ "$n" = kamailio ] && continue
   echo "$n metrics after its rate steps (drops, send errors, and error responses sent):"
   grep -E '^sansip_(overload_drops|send_errors)_total' "$work/$n.metrics.txt"
   grep -E 'direction="out",code="(408|480|482|483|500|503)"' "$work/$n.metrics.txt" | grep -v ' 0$' || echo "no 408, 480, 482, 483, 500 or 503 sent"
