@@ -31,6 +31,7 @@ var scenarios = []struct {
 	{"PRACK over TCP", prackTCP},
 	{"session timer refreshed", sessionTimerRefresh},
 	{"session timer expired", sessionTimerExpiry},
+	{"programmable server", dispatchLossy},
 }
 
 // TestDeterminism: the same seed gives the same run, message for message

@@ -367,3 +367,95 @@ func slicesHave(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestDispatchLossy: Alice calls through a programmable server on a
+// network that loses up to 30% of the datagrams, duplicates and reorders
+// them; the seed draws the routing decision (the default route to Bob's
+// binding, a proxy decision to the gateway, a 403, the local UA answering,
+// a bridge to Bob, or none: 504) and when it comes (at once, or up to 3 s
+// later, while the INVITE is retransmitted). Whatever the network did,
+// the call comes out as RFC 3261 allows any proxied call to (expect.check:
+// answered then ended, or failed with the decision's code, 408 by a
+// timeout, ...), the server asks once per request however often it was
+// retransmitted (§17.2.3), and afterwards no node holds anything: no
+// request waiting for a decision, context, call, bridge, transaction or
+// timer.
+func TestDispatchLossy(t *testing.T) {
+	t.Parallel()
+	tl := tally{}
+	defer func() { t.Log(tl) }()
+	forSeeds(t, dispatchLossy(tl))
+}
+
+func dispatchLossy(tl tally) scenario {
+	return func(seed uint64) (*sim.Sim, error) {
+		s := sim.New(seed)
+		r := s.Rand()
+		kind := r.IntN(6)
+		delay := time.Duration(0)
+		if r.IntN(2) == 0 {
+			delay = time.Duration(r.IntN(3000)) * time.Millisecond
+		}
+		w := &dispatchWorld{s: s, w: watch(s)}
+		w.srv = sim.Must(s.AddDispatch("srv", "192.0.2.10:5060", dispatch.Config{
+			Proxy: proxycore.Config{RecordRoute: true}, Ask: true, RouteTimeout: 5 * time.Second,
+		}, registrar.Config{Domains: []string{"example.com"}}, nil))
+		w.alice = sim.Must(s.AddUA("alice", "192.0.2.1:5060", ua.Config{}))
+		w.bob = sim.Must(s.AddUA("bob", "192.0.2.2:5060", ua.Config{AOR: mustURI("sip:bob@example.com")}))
+		w.gw = sim.Must(s.AddUA("gw", "192.0.2.30:5060", ua.Config{}))
+		if err := w.srv.Bind("sip:bob@example.com", "<sip:bob@192.0.2.2:5060>", time.Hour); err != nil {
+			return s, err
+		}
+		var d dispatch.Decision
+		callees := []*sim.UANode{w.bob}
+		var codes []int
+		switch kind {
+		case 1:
+			d = dispatch.Decision{Action: dispatch.Proxy, Proxy: proxycore.Decision{Targets: []proxycore.Target{{URI: mustURI("sip:bob@192.0.2.30:5060")}}}}
+			callees = []*sim.UANode{w.gw}
+		case 2:
+			d = dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 403}}
+			callees, codes = nil, []int{403}
+		case 3:
+			d = dispatch.Decision{Action: dispatch.Local}
+			callees = nil
+		case 4:
+			d = dispatch.Decision{Action: dispatch.Bridge, Bridge: b2bua.Decision{Target: mustURI("sip:bob@192.0.2.2:5060"),
+				Options: ua.CallOptions{Dest: w.bob.Peer()}}}
+		case 5:
+			callees, codes = nil, []int{504}
+		}
+		asked := 0
+		w.srv.On(func(ev effects.Event) {
+			switch ev.Kind {
+			case effects.RouteRequest:
+				asked++
+				if kind == 5 {
+					return
+				}
+				id := ev.ID
+				s.After(delay, func() { _ = w.srv.Route(id, d) })
+			case effects.CallIncoming:
+				id := ev.ID
+				_ = w.srv.UACommand(func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+					return u.Answer(now, id, []byte(sdpAnswer), out)
+				})
+			}
+		})
+		s.SetDefaultLink(lossy(s))
+		w.bob.Answering(sim.Callee{Ring: 180, After: time.Duration(r.IntN(2000)) * time.Millisecond, Answer: []byte(sdpAnswer)})
+		w.gw.Answering(sim.Callee{Ring: 183, After: time.Duration(r.IntN(2000)) * time.Millisecond, Answer: []byte(sdpAnswer)})
+		w.alice.HangupAfter(time.Duration(1000+r.IntN(9000)) * time.Millisecond)
+		if _, err := w.alice.Call("sip:bob@example.com", ua.CallOptions{Dest: w.srv.Peer(), Body: []byte(sdpOffer), Expires: giveUp}); err != nil {
+			return s, err
+		}
+		if err := (expect{tally: tl, caller: w.alice, callees: callees, proxied: true, codes: codes}).check(s, w.w); err != nil {
+			return s, err
+		}
+		received := len(w.w.find(sim.OpRecv, w.srv.Node, w.alice.Node, "INVITE")) > 0
+		if asked > 1 || received != (asked == 1) {
+			return s, fmt.Errorf("%d routing questions for one INVITE (received: %v)", asked, received)
+		}
+		return s, nil
+	}
+}
