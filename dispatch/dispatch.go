@@ -289,11 +289,13 @@ func (c *Core) B2BUA() *b2bua.B2BUA { return c.b2b }
 // Waiting returns the number of requests waiting for a decision.
 func (c *Core) Waiting() int { return len(c.pending) }
 
-// Idle reports whether no transaction is in progress and no request
-// waits for a decision: what a graceful shutdown waits for.
+// Idle reports whether no request waits for a decision, none is being
+// proxied and no transaction waits for its final response: what a
+// graceful shutdown waits for (transactions that only linger for their
+// timers, and established calls, do not count). It looks at every
+// transaction: call it seldom.
 func (c *Core) Idle() bool {
-	return len(c.pending) == 0 && c.proxy.Contexts() == 0 && c.proxy.Transactions().Len() == 0 &&
-		c.ua.Transactions().Len() == 0
+	return len(c.pending) == 0 && !c.proxy.Busy() && !c.ua.Transactions().Busy()
 }
 
 // Handle feeds the dispatcher one input and appends what follows to out.

@@ -82,6 +82,12 @@ func (p *Proxy) Config() Config { return p.cfg }
 // Transactions returns the proxy's transaction layer (for inspection).
 func (p *Proxy) Transactions() *txn.Layer { return p.txns }
 
+// Busy reports whether a request is still being proxied (a context not
+// settled) or a transaction waits for its final response: what a
+// graceful shutdown waits for. Settled contexts and lingering
+// transactions do not count.
+func (p *Proxy) Busy() bool { return p.open > 0 || p.txns.Busy() }
+
 // Contexts returns the number of live response contexts.
 func (p *Proxy) Contexts() int { return len(p.ctxs) }
 

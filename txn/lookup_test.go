@@ -82,3 +82,27 @@ func TestIDBounds(t *testing.T) {
 		}
 	}
 }
+
+// Busy reports transactions that wait for a final response, not those
+// that linger for their timers (RFC 3261 §17: Completed, Confirmed;
+// RFC 6026: Accepted).
+func TestBusy(t *testing.T) {
+	h := newHarness(t, Config{})
+	if h.l.Busy() {
+		t.Fatal("an empty layer is busy")
+	}
+	inv := request("INVITE", effects.UDP, ident.Seeded(1))
+	id := events(h.receive(inv, alice))[0].ID
+	if !h.l.Busy() {
+		t.Fatal("an INVITE in Proceeding is not busy")
+	}
+	h.respond(id, response(inv, 486))
+	if h.l.Busy() || h.l.Len() != 1 {
+		t.Fatalf("a Completed INVITE is busy (or gone: %d live)", h.l.Len())
+	}
+	req := request("OPTIONS", effects.UDP, ident.Seeded(2))
+	h.newClient(req, bob)
+	if !h.l.Busy() {
+		t.Fatal("a client transaction in Trying is not busy")
+	}
+}

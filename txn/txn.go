@@ -285,6 +285,20 @@ func (l *Layer) Config() Config { return l.cfg }
 // Len returns the number of live transactions.
 func (l *Layer) Len() int { return l.live }
 
+// Busy reports whether a transaction still waits for its final response
+// (Calling, Trying, Proceeding): what a graceful shutdown waits for. The
+// others only linger for their timers (Completed, Confirmed, Accepted),
+// absorbing retransmissions. It looks at every transaction: call it
+// seldom.
+func (l *Layer) Busy() bool {
+	for _, t := range l.slots {
+		if t != nil && (t.state == Calling || t.state == Trying || t.state == Proceeding) {
+			return true
+		}
+	}
+	return false
+}
+
 // State returns a live transaction's kind and state.
 func (l *Layer) State(id ID) (Kind, State, bool) {
 	t := l.get(id)
