@@ -132,10 +132,14 @@ func (r *dispatchRun) react(ev effects.Event) {
 		})
 	case effects.CallReinvite:
 		id := ev.ID
-		r.ua(func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) { return u.Accept(r.n.now, id, []byte(sdpBobAnswer), out) })
+		r.ua(func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.Accept(r.n.now, id, []byte(sdpBobAnswer), out)
+		})
 	case effects.RequestIncoming:
 		id := ev.ID
-		r.ua(func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) { return u.Reply(r.n.now, id, 200, ua.ReplyOptions{}, out) })
+		r.ua(func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.Reply(r.n.now, id, 200, ua.ReplyOptions{}, out)
+		})
 	}
 }
 
