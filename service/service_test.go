@@ -18,6 +18,7 @@ import (
 	"github.com/sansip/sansip/proxycore"
 	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/service"
+	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/uri"
 )
 
@@ -337,5 +338,100 @@ func TestAsyncRegistrar(t *testing.T) {
 	store.mu.Unlock()
 	if _, got := alice.call("sip:bob@localhost"); got != "503 Service Unavailable (location service)" {
 		t.Errorf("with the store down: %s", got)
+	}
+}
+
+// TestEndpoint: the local UA's calls and requests through their handles.
+// A call rings and is transferred before it is answered (302 with the new
+// target, RFC 3261 §8.3) or after (REFER with Refer-To, RFC 3515 §2.4);
+// an INFO in the call reaches OnRequest with its call (RFC 6086); a
+// SUBSCRIBE to the presence package is accepted and its NOTIFY carries the
+// body the application gives (RFC 6665 §4.2).
+func TestEndpoint(t *testing.T) {
+	calls := make(chan *service.Call, 4)
+	infos := make(chan *service.IncomingRequest, 4)
+	subs := make(chan *service.Subscription, 4)
+	_, addr := start(t, service.Config{
+		Route:       func(r *service.Request) { r.Local() },
+		Events:      []ua.EventPackage{{Name: "presence", ContentType: "application/pidf+xml"}},
+		OnCall:      func(c *service.Call) { c.Ring(180, nil); calls <- c },
+		OnRequest:   func(r *service.IncomingRequest) { r.Reply(200, ua.ReplyOptions{}); infos <- r },
+		OnSubscribe: func(s *service.Subscription) { s.Accept(0); s.Notify("active", []byte("<presence/>")); subs <- s },
+	})
+	alice := newPeer(t, "alice", addr, false, "")
+
+	// Transferred while ringing: 302 with the new target.
+	go func() { c := <-calls; c.Transfer(mustURI(t, "sip:bob@example.org")) }()
+	if _, got := alice.call("sip:desk@localhost"); got != "302 Moved Temporarily" {
+		t.Fatalf("transfer while ringing: %s", got)
+	}
+
+	// Answered, then an INFO, then transferred with a REFER.
+	go func() { c := <-calls; c.Answer([]byte(answerSDP)); calls <- c }()
+	id, got := alice.call("sip:desk@localhost")
+	if got != "answered" {
+		t.Fatalf("call: %s", got)
+	}
+	c := <-calls
+	select {
+	case <-c.Answered():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call is not answered on the service's side")
+	}
+	if c.CallID() != alice.lastCallID() || !strings.Contains(string(c.RemoteSDP()), "m=audio") {
+		t.Errorf("call %q (alice's %q), remote SDP %q", c.CallID(), alice.lastCallID(), c.RemoteSDP())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := alice.c.Do(ctx, func(u *ua.UA, now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		_, out, err := u.CallRequest(now, id, "INFO", "application/dtmf-relay", []byte("Signal=5\r\nDuration=160\r\n"), out)
+		return out, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := alice.wait(5*time.Second, effects.RequestDone); ev.Code != 200 {
+		t.Errorf("INFO answered %d", ev.Code)
+	}
+	select {
+	case r := <-infos:
+		if r.Method() != "INFO" || r.Call() != c || !strings.Contains(string(r.Body()), "Signal=5") {
+			t.Errorf("INFO %s in call %v: %q", r.Method(), r.Call(), r.Body())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no INFO")
+	}
+	if err := c.Transfer(mustURI(t, "sip:carol@example.org")); err != nil {
+		t.Fatal(err)
+	}
+	refer := alice.wait(5*time.Second, effects.ReferIncoming)
+	if v, _ := refer.Msg.Get("Refer-To"); !strings.Contains(v, "sip:carol@example.org") {
+		t.Errorf("Refer-To %q", v)
+	}
+	alice.hangup(id)
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call did not end on the service's side")
+	}
+
+	// A subscription, accepted and notified.
+	if err := alice.c.Do(ctx, func(u *ua.UA, now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		_, out, err := u.Subscribe(now, mustURI(t, "sip:desk@localhost"), ua.SubscribeOptions{Event: "presence", Expires: time.Minute, Dest: alice.c.Next()}, out)
+		return out, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The first NOTIFY goes as the SUBSCRIBE is accepted (RFC 6665
+	// §4.2.1.2), the application's with its body next.
+	var bodies []string
+	for len(bodies) < 2 {
+		bodies = append(bodies, alice.wait(5*time.Second, effects.NotifyReceived).Msg.Body())
+	}
+	if bodies[1] != "<presence/>" {
+		t.Errorf("NOTIFY bodies %q", bodies)
+	}
+	s := <-subs
+	if s.Event() != "presence" || s.From().URI.User != "alice" {
+		t.Errorf("subscription to %q from %v", s.Event(), s.From())
 	}
 }

@@ -151,8 +151,9 @@ func New(cfg Config) (*Runtime, error) {
 	for i := range cfg.Shards {
 		r.shards = append(r.shards, &Shard{
 			id: i, rt: r, core: cfg.NewCore(i),
-			inbox: make(chan item, cfg.QueueLen),
-			wake:  make(chan struct{}, 1),
+			inbox:  make(chan item, cfg.QueueLen),
+			posted: make(chan struct{}, 1),
+			wake:   make(chan struct{}, 1),
 		})
 	}
 	return r, nil
@@ -281,7 +282,13 @@ type Shard struct {
 	id     int
 	rt     *Runtime
 	core   Core
-	inbox  chan item
+	inbox chan item
+	// posted tells the shard's goroutine that the inbox holds items. Only
+	// a holder of mu takes items out of the inbox, so that they are
+	// handled in the order they were posted: a goroutine that took one
+	// and then waited for mu could be overtaken by another draining the
+	// inbox (commands reordered).
+	posted chan struct{}
 	wake   chan struct{}
 	timers timers.Queue
 	spare  effects.Buffers // effect buffers: handling nests
@@ -321,9 +328,18 @@ func (s *Shard) Exec(now effects.Time, effs []effects.Effect) {
 func (s *Shard) post(it item) bool {
 	select {
 	case s.inbox <- it:
+		s.signal()
 		return true
 	default:
 		return false
+	}
+}
+
+// signal tells the shard's goroutine that the inbox holds items.
+func (s *Shard) signal() {
+	select {
+	case s.posted <- struct{}{}:
+	default:
 	}
 }
 
@@ -332,6 +348,7 @@ func (s *Shard) post(it item) bool {
 func (s *Shard) postWait(it item) {
 	select {
 	case s.inbox <- it:
+		s.signal()
 	case <-s.rt.done:
 	}
 }
@@ -356,12 +373,15 @@ func (s *Shard) run(stop, deadline <-chan struct{}) {
 		s.mu.Unlock()
 		timer.Reset(wait)
 		select {
-		case it := <-s.inbox:
+		case <-s.posted:
 			s.mu.Lock()
-			s.handle(it)
 			s.drain()
 			s.fireTimers()
+			more := len(s.inbox) > 0
 			s.mu.Unlock()
+			if more {
+				s.signal() // the rest, after this round's timers
+			}
 		case <-s.wake:
 		case <-timer.C:
 			s.mu.Lock()

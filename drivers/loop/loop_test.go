@@ -276,3 +276,66 @@ func BenchmarkCallID(b *testing.B) {
 		CallID(msg)
 	}
 }
+
+// Commands run in the order they were given, even while messages handled
+// inline on other goroutines contend for the shard: the shard's goroutine
+// never takes an item out of the inbox before it holds the shard (an
+// item taken, then waited with, was overtaken by the inline handler's
+// drain of the next one).
+func TestCommandOrder(t *testing.T) {
+	r, err := New(Config{Shards: 1, QueueLen: 1 << 16, NewCore: func(int) Core { return &nullCore{} },
+		Transport: memTransport{&memNet{}, netip.MustParseAddrPort("127.0.0.1:1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, time.Second) }()
+	sh := r.Shards()[0]
+	const n = 20000
+	var got []int
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	msg := []byte("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n")
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					r.Receive(msg, effects.Peer{}, netip.AddrPort{})
+				}
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	for i := range n {
+		last := i == n-1
+		for !sh.Do(func(now effects.Time, out []effects.Effect) []effects.Effect {
+			got = append(got, i)
+			if last {
+				close(finished)
+			}
+			return out
+		}) {
+			runtime.Gosched() // the inbox is full: try again
+		}
+	}
+	select {
+	case <-finished:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the commands did not run")
+	}
+	close(stop)
+	wg.Wait()
+	cancel()
+	<-done
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("command %d ran %dth", v, i)
+		}
+	}
+}
