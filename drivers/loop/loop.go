@@ -279,9 +279,9 @@ type item struct {
 
 // Shard is one event loop with its core.
 type Shard struct {
-	id     int
-	rt     *Runtime
-	core   Core
+	id    int
+	rt    *Runtime
+	core  Core
 	inbox chan item
 	// posted tells the shard's goroutine that the inbox holds items. Only
 	// a holder of mu takes items out of the inbox, so that they are
