@@ -9,5 +9,9 @@
 // message; with SANSIP_INTEROP=require in the environment it fails instead
 // (CI sets it). The -short flag skips them all.
 //
+// The example programs (examples/routing, b2bua, autoanswer) are built
+// with the go command and run as child processes, with SIPp calling
+// through them (examples_test.go).
+//
 // Debian packages: sip-tester (sipp), sipsak, kamailio, tshark.
 package interop
