@@ -688,3 +688,37 @@ func containsInt(l []int, n int) bool {
 	}
 	return false
 }
+
+// ErrNoMedia: no offered stream could be accepted: the offer is refused
+// (488 Not Acceptable Here, RFC 3261 §13.3.1.3, §21.4.26).
+var ErrNoMedia = errors.New("sdp: no offered stream is acceptable")
+
+// AnswerTo returns the description a user agent sends back to offer, the
+// body of an INVITE (RFC 3264 §6): Answer's, rendered. With no offer (an
+// INVITE without a body, RFC 3261 §13.2.1) it returns an offer instead.
+// It fails with an error wrapping ErrNoMedia when every stream of the
+// answer would be rejected (port 0), so that the caller answers 488, and
+// with the parse error of an offer that is not a session description.
+func AnswerTo(offer []byte, local Capabilities) ([]byte, error) {
+	if len(offer) == 0 {
+		s, err := Offer(local)
+		if err != nil {
+			return nil, err
+		}
+		return s.Marshal(), nil
+	}
+	o, err := Parse(offer)
+	if err != nil {
+		return nil, fmt.Errorf("sdp: offer: %w", err)
+	}
+	a, err := Answer(o, local)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range a.Media {
+		if m.Port != 0 {
+			return a.Marshal(), nil
+		}
+	}
+	return nil, fmt.Errorf("%w (%d offered)", ErrNoMedia, len(o.Media))
+}

@@ -537,3 +537,28 @@ func TestCodecs(t *testing.T) {
 		}
 	}
 }
+
+// AnswerTo answers an offer with the streams in common (RFC 3264 §6),
+// offers when there is no offer (RFC 3261 §13.2.1), and says ErrNoMedia
+// when nothing can be accepted (488, RFC 3261 §13.3.1.3).
+func TestAnswerTo(t *testing.T) {
+	local := Capabilities{Username: "svc", SessionID: 7, SessionVersion: 7, Address: "192.0.2.10",
+		Media: []MediaCapability{{Type: "audio", Port: 40000, Codecs: []Codec{{Name: "PCMU", ClockRate: 8000}}}}}
+	pcmu := "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+	g722 := "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n"
+	for _, tc := range []struct {
+		name, offer string
+		want        string // a line the result holds
+		err         error
+	}{
+		{"offer", pcmu, "m=audio 40000 RTP/AVP 0\r\n", nil},
+		{"no offer", "", "m=audio 40000 RTP/AVP 0\r\n", nil},
+		{"nothing in common", g722, "", ErrNoMedia},
+		{"not SDP", "hello", "", ErrSyntax},
+	} {
+		got, err := AnswerTo([]byte(tc.offer), local)
+		if !errors.Is(err, tc.err) || tc.err == nil && !strings.Contains(string(got), tc.want) {
+			t.Errorf("%s: %q, %v", tc.name, got, err)
+		}
+	}
+}

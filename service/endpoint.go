@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/sansip/sansip/drivers/idgen"
 	"github.com/sansip/sansip/drivers/loop"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/sdp"
 	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/uri"
 )
@@ -48,6 +51,7 @@ type Call struct {
 	id       ua.CallID
 	incoming bool
 	callID   string
+	ruri     uri.URI
 	from     header.From
 	to       header.To
 	invite   *message.Message
@@ -72,6 +76,10 @@ func (c *Call) CallID() string {
 	defer c.mu.Unlock()
 	return c.callID
 }
+
+// RequestURI returns the Request-URI of the call's INVITE: whom an
+// incoming call is for, whom a placed call went to.
+func (c *Call) RequestURI() uri.URI { return c.ruri }
 
 // From and To return the call's From and To as its INVITE carried them.
 func (c *Call) From() header.From { return c.from }
@@ -114,14 +122,25 @@ func (c *Call) Ring(code int, sdp []byte) error {
 	})
 }
 
-// Answer answers an incoming call with sdp, the answer to its offer (or
-// an offer, when the INVITE had none).
-func (c *Call) Answer(sdp []byte) error {
+// Answer answers an incoming call with desc, the session description
+// answering its offer (or an offer, when the INVITE had none). With desc
+// nil the service makes it from Config.Media (sdp.AnswerTo), and refuses
+// the call 488 (Not Acceptable Here, RFC 3261 §13.3.1.3) when nothing
+// offered is acceptable.
+func (c *Call) Answer(desc []byte) error {
+	if desc == nil {
+		d, err := sdp.AnswerTo(c.RemoteSDP(), c.svc.media())
+		if err != nil {
+			c.svc.cfg.Logger.Info("offer not acceptable", "call-id", c.CallID(), "err", err)
+			return c.Reject(488, "")
+		}
+		desc = d
+	}
 	c.mu.Lock()
-	c.local = sdp
+	c.local = desc
 	c.mu.Unlock()
 	return c.cmd(func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-		return u.Answer(now, c.id, sdp, out)
+		return u.Answer(now, c.id, desc, out)
 	})
 }
 
@@ -286,7 +305,7 @@ func (c *Call) end(sh *shard, err error) {
 // incomingCall hands a call of the local UA to Config.OnCall.
 func (sh *shard) incomingCall(ev effects.Event) {
 	m := ev.Msg
-	c := &Call{svc: sh.s, ls: sh.ls, id: ev.ID, incoming: true, callID: m.CallID(), from: m.From(), to: m.To(),
+	c := &Call{svc: sh.s, ls: sh.ls, id: ev.ID, incoming: true, callID: m.CallID(), ruri: m.RequestURI(), from: m.From(), to: m.To(),
 		invite: m, answered: make(chan struct{}), done: make(chan struct{})}
 	if len(m.Body()) > 0 {
 		c.remote = []byte(m.Body())
@@ -342,8 +361,11 @@ type DialOptions struct {
 	// of the domains, else its address (DNS, RFC 3263, for a name).
 	Dest effects.Peer
 	// SDP is the offer; without one the callee offers in its 2xx (the
-	// call's RemoteSDP) and the UA answers it with LateAnswer.
+	// call's RemoteSDP) and the UA answers it with LateAnswer. NoOffer
+	// sends no offer; otherwise an SDP left nil is an offer made from
+	// Config.Media.
 	SDP        []byte
+	NoOffer    bool
 	LateAnswer []byte
 	// Expires, when set, cancels the call unanswered after it.
 	Expires time.Duration
@@ -371,8 +393,15 @@ func (s *Service) Dial(ctx context.Context, target uri.URI, o DialOptions) (*Cal
 		}
 		dest = p
 	}
+	if o.SDP == nil && !o.NoOffer {
+		d, err := sdp.AnswerTo(nil, s.media())
+		if err != nil {
+			return nil, fmt.Errorf("service: dial: offer: %w", err)
+		}
+		o.SDP = d
+	}
 	ls := s.shardOf()
-	c := &Call{svc: s, ls: ls, to: header.To{URI: target}, from: o.From, answered: make(chan struct{}), done: make(chan struct{}), local: o.SDP}
+	c := &Call{svc: s, ls: ls, ruri: target, to: header.To{URI: target}, from: o.From, answered: make(chan struct{}), done: make(chan struct{}), local: o.SDP}
 	placed := make(chan error, 1)
 	err := s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
 		var id ua.CallID
@@ -663,4 +692,25 @@ func (sh *shard) incomingSubscription(ev effects.Event) {
 		return
 	}
 	sh.callback(func() { sh.s.cfg.OnSubscribe(sub) })
+}
+
+// media returns the capabilities the local UA's calls answer and offer
+// with: Config.Media, or G.711 and telephone-event audio at the server's
+// address, with a fresh session id.
+func (s *Service) media() sdp.Capabilities {
+	var c sdp.Capabilities
+	if s.cfg.Media != nil {
+		c = *s.cfg.Media
+	} else {
+		c = sdp.Capabilities{Username: "sansip", Address: strings.Trim(s.host, "[]"),
+			Media: []sdp.MediaCapability{{Type: "audio", Port: 40000, Codecs: []sdp.Codec{
+				{Name: "PCMU", ClockRate: 8000}, {Name: "PCMA", ClockRate: 8000},
+				{Name: "telephone-event", ClockRate: 8000, Fmtp: "0-16"},
+			}}}}
+	}
+	if c.SessionID == 0 {
+		id := idgen.Crypto()() >> 2 // below 2^62: a positive number in any parser
+		c.SessionID, c.SessionVersion = id, id
+	}
+	return c
 }

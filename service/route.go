@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,9 @@ import (
 )
 
 // Request is a new request outside a dialog waiting for the
-// application's routing decision (Config.Route). Exactly one of its
+// application's routing decision (Config.Route). In-dialog requests are
+// routed by their Route header fields and never asked about: to refuse
+// a source altogether, use an Inbound middleware (Packet.Refuse). Exactly one of its
 // decision methods (Default, Proxy, ProxyWith, Reply, Redirect, Local,
 // Bridge, Locate) takes effect; the others then fail with ErrDecided.
 // They never block, and may be called during the callback or later from
@@ -128,6 +131,11 @@ type Field = proxycore.Field
 // the application takes as done), a reason phrase ("" for the usual one)
 // and more header fields.
 func (r *Request) Reply(code int, reason string, fields ...Field) error {
+	if code == 405 && !slices.ContainsFunc(fields, func(f Field) bool { return strings.EqualFold(f.Name, "Allow") }) {
+		// RFC 3261 §8.2.1: a 405 lists the methods allowed, the local
+		// UA's by default.
+		fields = append(slices.Clone(fields), Field{Name: "Allow", Value: r.sh.allow})
+	}
 	return r.decide(dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: code, Reason: reason, Headers: fields}})
 }
 
@@ -292,6 +300,9 @@ func (r *Request) later(quick bool, f func(ctx context.Context) (dispatch.Decisi
 		return nil
 	}
 	if !r.svc.async(run) {
+		r.mu.Lock()
+		r.decided = false // the application may decide otherwise
+		r.mu.Unlock()
 		return ErrOverload
 	}
 	return nil

@@ -60,6 +60,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/sdp"
 	"github.com/sansip/sansip/ua"
 )
 
@@ -80,8 +81,11 @@ var (
 // Config is a service's configuration. Empty listen addresses leave that
 // transport off; at least one is needed.
 type Config struct {
-	// UDP, TCP, TLS, WS and WSS are the addresses listened on
-	// ("127.0.0.1:5060", ":5060").
+	// Listen are addresses listened on with both UDP and TCP
+	// ("127.0.0.1:5060"), as most SIP servers do.
+	Listen []string
+	// UDP, TCP, TLS, WS and WSS are the addresses listened on with one
+	// transport ("127.0.0.1:5060", ":5060").
 	UDP, TCP, TLS, WS, WSS []string
 	// CertFile and KeyFile are the TLS certificate; without them a
 	// self-signed one is made at start for the domains (fine for tests,
@@ -136,6 +140,12 @@ type Config struct {
 	Middleware []Middleware
 	// UserAgent is the User-Agent and Server value of the local UA.
 	UserAgent string
+	// Media is what the local UA's calls accept and offer when the
+	// application leaves the session description to it (Call.Answer with
+	// no description); nil: G.711 (PCMU, PCMA) and telephone-event
+	// audio at the server's address. The service sends and receives no
+	// media itself.
+	Media *sdp.Capabilities
 	// Metrics is the address of the HTTP metrics endpoint, "" for none;
 	// Pprof adds the Go profiler's handlers (/debug/pprof/) to it.
 	Metrics string
@@ -159,7 +169,7 @@ type Config struct {
 	// Workers bounds the goroutines that run look-ups of stores and
 	// credentials that may block (default 64).
 	Workers int
-	// Logger receives the logs; nil discards them.
+	// Logger receives the logs; nil: slog.Default().
 	Logger *slog.Logger
 	// Ready, if set, is called once the service listens, with the bound
 	// addresses by transport.
@@ -201,7 +211,11 @@ func Run(ctx context.Context, cfg Config) error {
 // New checks cfg and returns a Service ready to Run.
 func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = slog.Default()
+	}
+	for _, a := range cfg.Listen {
+		cfg.UDP = append(slices.Clone(cfg.UDP), a)
+		cfg.TCP = append(slices.Clone(cfg.TCP), a)
 	}
 	if len(cfg.UDP)+len(cfg.TCP)+len(cfg.TLS)+len(cfg.WS)+len(cfg.WSS) == 0 {
 		return nil, fmt.Errorf("%w: no listener configured", ErrConfig)

@@ -33,6 +33,8 @@ type shard struct {
 	reg  *registrar.Registrar
 	err  error
 	ls   *loop.Shard // set at the first event
+	// allow is the local UA's Allow, for a 405 of the application's.
+	allow string
 	// The handles of this shard: requests waiting for a decision, calls,
 	// requests the application answers, outgoing requests, subscriptions.
 	routes   map[uint64]*Request
@@ -110,6 +112,7 @@ func (sh *shard) init() error {
 	if sh.core, err = dispatch.New(dc); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	sh.allow = strings.Join(sh.core.UA().Config().Allow, ", ")
 	return nil
 }
 

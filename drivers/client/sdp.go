@@ -42,18 +42,16 @@ func (c *Client) Offer() ([]byte, error) {
 }
 
 // Answer returns the SDP answer to the offer in an INVITE, or an offer when
-// the INVITE has no body.
+// the INVITE has no body; an error wrapping sdp.ErrNoMedia when nothing
+// offered is acceptable (488).
 func (c *Client) Answer(invite *message.Message) ([]byte, error) {
-	if invite == nil || invite.ContentLength() == 0 {
-		return c.Offer()
+	var offer []byte
+	if invite != nil && invite.ContentLength() > 0 {
+		offer = []byte(invite.Body())
 	}
-	offer, err := sdp.Parse([]byte(invite.Body()))
-	if err != nil {
-		return nil, fmt.Errorf("client: offer: %w", err)
-	}
-	s, err := sdp.Answer(offer, c.capabilities())
+	b, err := sdp.AnswerTo(offer, c.capabilities())
 	if err != nil {
 		return nil, fmt.Errorf("client: answer: %w", err)
 	}
-	return s.Marshal(), nil
+	return b, nil
 }

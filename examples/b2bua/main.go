@@ -57,8 +57,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = service.Run(ctx, service.Config{
-		UDP: []string{*listen}, TCP: []string{*listen},
-		Route: route, Logger: log,
+		Listen: []string{*listen},
+		Route:  route, Logger: log,
 	})
 	if err != nil {
 		log.Error("stopped", "err", err)

@@ -68,7 +68,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = service.Run(ctx, service.Config{
-		UDP: []string{*listen}, TCP: []string{*listen},
+		Listen:  []string{*listen},
 		Domains: strings.Split(*domains, ","), Users: passwords,
 		RecordRoute: true, Route: route, Logger: log,
 	})
