@@ -15,11 +15,21 @@ import (
 // at once and ends the forking; other finals are kept until every branch
 // is done.
 func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []effects.Effect) []effects.Effect {
+	code := m.StatusCode()
 	if !forwardable(m) {
-		return out // as if lost: the branch goes on as if it had not come
+		if code < 300 {
+			return out // as if lost: the branch goes on as if it had not come
+		}
+		// A final response that cannot be relayed (no Via left below
+		// ours: a UAS answered the INVITE with the Via of our CANCEL, as
+		// SIPp's [last_Via:] does; or a broken one) still ends the
+		// branch: the client transaction took it and acknowledged it
+		// (§17.1.1.3), so no other will come. Its code counts; the
+		// response itself is not kept, and the one the client gets is
+		// built from the original request (§16.7 step 3, §16.10: 487).
+		m = nil
 	}
 	c := b.ctx
-	code := m.StatusCode()
 	switch {
 	case code < 200:
 		b.provisional = true
