@@ -193,12 +193,15 @@ func (s *server) run(ctx context.Context) error {
 	if len(s.cfg.Users) > 0 {
 		realm = &digest.Server{Realm: s.cfg.Domains[0], Secret: secret, Algorithms: s.cfg.Algorithms, AsGiven: s.cfg.Algorithms != nil}
 	}
+	// The registrar names an address of record on one of the ports
+	// listened on as the bare domain, as the proxy looks it up.
+	ownPorts := append([]uint16{s.port}, s.ports(addrs)...)
 	lcfg := loop.Config{
 		Shards:    s.cfg.Shards,
 		Transport: sender{s.tr},
 		Logger:    log,
 		NewCore: func(i int) loop.Core {
-			reg, err := registrar.NewShared(registrar.Config{Domains: s.cfg.Domains, Auth: realm, Gen: gen}, s.db, s.cfg.Users)
+			reg, err := registrar.NewShared(registrar.Config{Domains: s.cfg.Domains, Ports: ownPorts, Auth: realm, Gen: gen}, s.db, s.cfg.Users)
 			if err != nil {
 				panic(err) // the configuration was checked above
 			}

@@ -366,3 +366,51 @@ func TestShared(t *testing.T) {
 		t.Error("NewShared without a store")
 	}
 }
+
+// TestOwnPorts: RFC 3261 §10.3 step 5 makes the To URI, canonical, the
+// address of record, and §19.1.4 makes a URI with a port differ from one
+// without; but on a served domain the server's own port (Config.Ports,
+// else the scheme's default) names the domain itself. Such an AOR is
+// stored without the port, and Memory.Lookup finds it by either form;
+// any other port stays a distinct AOR.
+func TestOwnPorts(t *testing.T) {
+	const d = realm
+	tests := []struct {
+		name       string
+		ports      []uint16
+		registered string // To
+		lookup     string // Memory.Lookup's URI
+		aor        string // the canonical AOR stored
+		found      bool
+	}{
+		{"registered bare, looked up on 5060 (default port)", nil, "sip:bob@" + d, "sip:bob@" + d + ":5060", "sip:bob@" + d, true},
+		{"registered on 5060, looked up bare", nil, "sip:bob@" + d + ":5060", "sip:bob@" + d, "sip:bob@" + d, true},
+		{"sips: 5061 is the default", nil, "sips:bob@" + d + ":5061", "sips:bob@" + d, "sips:bob@" + d, true},
+		{"sip on 5061 is another AOR by default", nil, "sip:bob@" + d + ":5061", "sip:bob@" + d, "sip:bob@" + d + ":5061", false},
+		{"another port stays distinct", nil, "sip:bob@" + d + ":5080", "sip:bob@" + d, "sip:bob@" + d + ":5080", false},
+		{"... and is found on itself", nil, "sip:bob@" + d + ":5080", "sip:bob@" + d + ":5080", "sip:bob@" + d + ":5080", true},
+		{"configured ports replace the default", []uint16{5070, 5072}, "sip:bob@" + d + ":5072", "sip:bob@" + d + ":5070", "sip:bob@" + d, true},
+		{"with configured ports 5060 is another port", []uint16{5070}, "sip:bob@" + d + ":5060", "sip:bob@" + d, "sip:bob@" + d + ":5060", false},
+		{"host case does not matter", nil, "sip:bob@BILOXI.example.com:5060", "sip:bob@biloxi.EXAMPLE.com", "sip:bob@" + d, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := memory(t, registrar.Config{Ports: tc.ports})
+			to := mustURI(tc.registered)
+			resp := answer(t, m, 0, register(t, map[string]string{"To": "<" + tc.registered + ">", "From": "<" + tc.registered + ">;tag=1"}))
+			if resp.StatusCode() != 200 {
+				t.Fatalf("REGISTER for %s: %s", tc.registered, line(resp))
+			}
+			aor, err := m.Registrar.AOR(to)
+			if err != nil || aor.String() != tc.aor {
+				t.Errorf("AOR(%s) = %s, %v; want %s", tc.registered, aor.String(), err, tc.aor)
+			}
+			if got := m.Store.Lookup(0, mustURI(tc.aor)); len(got) != 1 {
+				t.Errorf("stored under %s: %d bindings", tc.aor, len(got))
+			}
+			if got := m.Lookup(0, mustURI(tc.lookup)); (len(got) > 0) != tc.found {
+				t.Errorf("Lookup(%s) after registering %s: %d bindings, want found %v", tc.lookup, tc.registered, len(got), tc.found)
+			}
+		})
+	}
+}
