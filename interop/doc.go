@@ -1,5 +1,5 @@
 // Package interop holds no code of its own: its tests run real SIP software
-// (SIPp, sipsak, Kamailio, tshark) against sansip on loopback.
+// (SIPp, sipsak, baresip, Kamailio, tshark) against sansip on loopback.
 //
 // Each test starts what it needs: the sansip server in-process
 // (drivers/server) on free ports of 127.0.0.1, the other programs as child
@@ -9,5 +9,5 @@
 // message; with SANSIP_INTEROP=require in the environment it fails instead
 // (CI sets it). The -short flag skips them all.
 //
-// Debian packages: sip-tester (sipp), sipsak, kamailio, tshark.
+// Debian packages: sip-tester (sipp), sipsak, baresip, kamailio, tshark.
 package interop

@@ -65,7 +65,8 @@ type Config struct {
 	Users map[string]string
 	// Algorithms are the digest algorithms offered, in the order of the
 	// challenges (RFC 8760 §2.3: the preferred first); nil means
-	// SHA-256 then MD5.
+	// digest.DefaultAlgorithms, MD5 alone (see digest.Server.Algorithms
+	// for the clients that need it).
 	Algorithms []digest.Algorithm
 	// Metrics is the address of the HTTP metrics endpoint, "" for none.
 	Metrics string

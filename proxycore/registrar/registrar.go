@@ -328,8 +328,8 @@ func (r *Registrar) start(now effects.Time, id uint64, p *pending, out []effects
 	}
 	if bad := r.unsupported(p.req); len(bad) > 0 {
 		resp := r.response(p, 420, "")
-		if resp != nil {
-			message.Add(resp, bad...)
+		if resp != nil && message.Add(resp, bad...) != nil {
+			resp = r.response(p, 400, "Bad Request (malformed Require)")
 		}
 		return r.respond(id, p, resp, out)
 	}
@@ -441,8 +441,8 @@ func (r *Registrar) authorized(now effects.Time, id uint64, p *pending, out []ef
 	p.aor, p.key = aor, aor.String()
 	if code, reason := r.contacts(now, p); code != 0 {
 		resp := r.response(p, code, reason)
-		if code == 423 && resp != nil {
-			message.Set(resp, header.MinExpires(seconds(r.cfg.MinExpires)))
+		if code == 423 && resp != nil && message.Set(resp, header.MinExpires(seconds(r.cfg.MinExpires))) != nil {
+			resp = r.response(p, 500, "")
 		}
 		return r.respond(id, p, resp, out)
 	}

@@ -248,6 +248,55 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
+// TestChallengePerAlgorithm: the 401 carries one WWW-Authenticate field per
+// algorithm the digest.Server offers (RFC 8760 §2.3, RFC 3261 §7.3.1),
+// each of which the registrar accepts an answer to; by default MD5 alone.
+func TestChallengePerAlgorithm(t *testing.T) {
+	tests := []struct {
+		name string
+		algs []digest.Algorithm
+		want []string
+	}{
+		{"nil: MD5 alone", nil, []string{"MD5"}},
+		{"SHA-256 and MD5, strongest first", []digest.Algorithm{digest.MD5, digest.SHA256}, []string{"SHA-256", "MD5"}},
+		{"three", []digest.Algorithm{digest.SHA512_256, digest.MD5, digest.SHA256}, []string{"SHA-512-256", "SHA-256", "MD5"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, alg := range tc.want {
+				auth := &digest.Server{Realm: realm, Secret: []byte("0123456789abcdef0123"), Algorithms: tc.algs}
+				m := memory(t, registrar.Config{Auth: auth})
+				req := register(t, nil)
+				resp := answer(t, m, 0, req)
+				chs, err := message.All[header.WWWAuthenticate](resp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, ch := range chs {
+					got = append(got, ch.Algorithm())
+				}
+				if strings.Join(got, " ") != strings.Join(tc.want, " ") || len(resp.Values("WWW-Authenticate")) != len(tc.want) {
+					t.Fatalf("challenges %v (%d fields), want %v", got, len(resp.Values("WWW-Authenticate")), tc.want)
+				}
+				// Any of them may be answered.
+				c, err := digest.Authorize(chs[i].Challenge, digest.Credentials{Username: "bob", Password: "zanzibar"}, "REGISTER", req.RequestURI().String(), nil, "0a4f113b", 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req = req.Clone()
+				if err := message.Add(req, header.Authorization{Credentials: c}); err != nil {
+					t.Fatal(err)
+				}
+				req.Set("CSeq", "1827 REGISTER")
+				if got := answer(t, m, 0, req).StatusCode(); got != 200 {
+					t.Errorf("answered with %s: %d", alg, got)
+				}
+			}
+		})
+	}
+}
+
 // TestOutOfOrder: RFC 3261 §10.3 step 7: a REGISTER whose CSeq is not
 // higher than the one that set a binding, in the same Call-ID, fails (500)
 // and changes nothing; another Call-ID replaces the binding.
