@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -24,6 +25,8 @@ type soloUA struct {
 	sent   []*message.Message
 	events []effects.Event
 	timers map[effects.TimerID]effects.Time
+	// trace is every effect, rendered: what the same seed must repeat.
+	trace []string
 }
 
 var proxyPeer = effects.Peer{Addr: netip.MustParseAddrPort("192.0.2.100:5060"), Transport: effects.UDP}
@@ -43,6 +46,7 @@ func newSolo(t *testing.T, cfg Config) *soloUA {
 
 func (s *soloUA) take(effs []effects.Effect) {
 	for _, e := range effs {
+		s.trace = append(s.trace, renderEffect(s.now, e))
 		switch e.Kind {
 		case effects.Send:
 			m, err := message.Parse(e.Msg.Bytes(), nil)
@@ -58,6 +62,21 @@ func (s *soloUA) take(effs []effects.Effect) {
 			s.events = append(s.events, e.Event)
 		}
 	}
+}
+
+// renderEffect renders an effect with its message's bytes.
+func renderEffect(now effects.Time, e effects.Effect) string {
+	text := fmt.Sprintf("%v %v timer=%x after=%v to=%v tag=%x", now, e.Kind, e.Timer, e.After, e.To, e.Tag)
+	if e.Msg != nil {
+		text += "\n" + string(e.Msg.Bytes())
+	}
+	if e.Kind == effects.Deliver {
+		text += fmt.Sprintf(" event=%v id=%v code=%d err=%v", e.Event.Kind, e.Event.ID, e.Event.Code, e.Event.Err)
+		if e.Event.Msg != nil {
+			text += "\n" + string(e.Event.Msg.Bytes())
+		}
+	}
+	return text
 }
 
 func (s *soloUA) do(f func(now effects.Time, out []effects.Effect) ([]effects.Effect, error)) {
@@ -80,7 +99,9 @@ func (s *soloUA) advance(d time.Duration) {
 		var next effects.TimerID
 		var at effects.Time
 		for id, t := range s.timers {
-			if t <= end && (next == 0 || t < at) {
+			// Timers due at once fire in the order of their ids: the
+			// map's order must not decide it.
+			if t <= end && (next == 0 || t < at || t == at && id < next) {
 				next, at = id, t
 			}
 		}
