@@ -60,31 +60,31 @@ func (r *Registrar) ok(now effects.Time, p *pending) *message.Message {
 	// A value the message refuses would leave the 200 short of what it
 	// must say (a binding, the Path): 500 instead. The bindings were
 	// stored; the client's retry gets the full answer.
-	var errs []error
+	var err error // errors.Join of nils allocates nothing
 	if len(p.result) > 0 {
 		cs := make([]header.Contact, len(p.result))
 		for i := range p.result {
 			cs[i] = p.result[i].ContactAt(now)
 		}
-		errs = append(errs, message.Set(resp, cs...))
+		err = errors.Join(err, message.Set(resp, cs...))
 	}
 	if len(p.paths) > 0 && r.supports("path") && message.HasToken(p.req, "Supported", "path") {
-		errs = append(errs, message.Set(resp, p.paths...))
+		err = errors.Join(err, message.Set(resp, p.paths...))
 	}
 	if p.outbound {
-		errs = append(errs, message.Set(resp, header.Require("outbound")))
+		err = errors.Join(err, message.Set(resp, header.Require("outbound")))
 		if r.cfg.FlowTimer > 0 {
-			errs = append(errs, message.Set(resp, header.FlowTimer(seconds(r.cfg.FlowTimer))))
+			err = errors.Join(err, message.Set(resp, header.FlowTimer(seconds(r.cfg.FlowTimer))))
 		}
 	}
 	if p.authed {
 		// Authentication-Info is optional (RFC 7616 §3.5): credentials
 		// it cannot be computed for leave it out.
-		if info, err := r.cfg.Auth.AuthenticationInfo(p.cred, p.user, nil); err == nil {
-			errs = append(errs, message.Set(resp, info))
+		if info, infoErr := r.cfg.Auth.AuthenticationInfo(p.cred, p.user, nil); infoErr == nil {
+			err = errors.Join(err, message.Set(resp, info))
 		}
 	}
-	if errors.Join(errs...) != nil {
+	if err != nil {
 		return r.response(p, 500, "Server Internal Error (response not built)")
 	}
 	return resp
