@@ -135,6 +135,8 @@ func TestSteps(t *testing.T) {
 			want: "200 <sip:bob@192.0.2.4>;expires=7200"},
 		{name: "step 2: unknown Require is 420 with Unsupported (§8.2.2.3)",
 			add: []string{"Require: foo, path", "Require: bar"}, want: "420 Unsupported:foo,bar"},
+		{name: "§20.32: a Require element that is no option tag cannot go in Unsupported: 400",
+			set: map[string]string{"raw": "Expires: 7200\r\nRequire: foo bar"}, want: "400"},
 		{name: "step 2: unknown Proxy-Require is 420 too",
 			add: []string{"Proxy-Require: foo"}, want: "420 Unsupported:foo"},
 		{name: "step 2: Proxy-Require ignored behind a proxy",
