@@ -30,7 +30,9 @@
 // pointless; VerifyRspAuth checks the server's rspauth.
 //
 // Server side: Server.Challenge issues one challenge per configured
-// algorithm, strongest first (RFC 8760 §2.3), all sharing one nonce. The
+// algorithm, strongest first (RFC 8760 §2.3), all sharing one nonce; by
+// default MD5 alone, which deployed MD5-only clients need (see
+// Server.Algorithms). The
 // nonce carries its own issue time and an HMAC over that time and the
 // realm keyed by the server's secret (RFC 7616 §3.3 suggests such a
 // construction), so the server needs no per-nonce state to know a nonce is

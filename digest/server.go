@@ -76,15 +76,23 @@ type Server struct {
 	// Secret keys the nonces' HMAC: at least 16 random bytes, kept from
 	// everyone else. It must not be empty.
 	Secret []byte
-	// Algorithms are the algorithms offered and accepted; nil means
-	// SHA-256 and MD5 (RFC 8760 §2.1: SHA-256 is mandatory, MD5 kept for
-	// compatibility). Challenges list them strongest first, or in the
-	// order given when AsGiven is set.
+	// Algorithms are the algorithms offered and accepted. Challenges list
+	// them strongest first, or in the order given when AsGiven is set.
+	//
+	// Nil means MD5 alone (DefaultAlgorithms), so that deployed MD5-only
+	// clients register with the defaults: baresip 1.0.0 (libre 1.1.0,
+	// Debian 12) gives up on a 401 that holds any challenge but MD5,
+	// whatever their order ("Register: Function not implemented"), and
+	// sipsak 0.9.8.1 answers only the first challenge and knows only MD5
+	// ("unsupported authentication algorithm"). Neither sends anything
+	// after such a 401, so no order of several challenges, and no choice
+	// made per client from an earlier answer, lets both register. Offer
+	// SHA-256 (RFC 8760) by listing it, with MD5 for the other clients,
+	// once the clients support it.
 	Algorithms []Algorithm
 	// AsGiven lists the challenges in the order of Algorithms, for
-	// deployments whose clients answer only the first challenge and know
-	// only MD5 (RFC 8760 §2.3 leaves the order to the server's
-	// preference).
+	// deployments whose clients answer only the first challenge (RFC
+	// 8760 §2.3 leaves the order to the server's preference).
 	AsGiven bool
 	// QOP are the qop-values offered and accepted (QOPAuth, QOPAuthInt);
 	// nil means QOPAuth, an empty slice offers none (for RFC 2069 peers,
@@ -120,9 +128,13 @@ const (
 
 var nonceEncoding = base64.RawURLEncoding.Strict()
 
+// DefaultAlgorithms are the algorithms a Server with nil Algorithms
+// offers: MD5 alone (see Server.Algorithms for why).
+var DefaultAlgorithms = []Algorithm{MD5}
+
 func (s *Server) algorithms() []Algorithm {
 	if s.Algorithms == nil {
-		return []Algorithm{SHA256, MD5}
+		return DefaultAlgorithms
 	}
 	return s.Algorithms
 }

@@ -220,6 +220,21 @@ func (id ID) Compact() string {
 // mean the same (RFC 3261 §7.3.1).
 func (id ID) IsList() bool { return id < numIDs && infos[id].list }
 
+// Repeatable reports whether a message may carry several fields of the
+// header: a list (IsList), or one of the four authentication headers that
+// RFC 3261 §7.3.1 excepts from its rule, WWW-Authenticate, Authorization,
+// Proxy-Authenticate and Proxy-Authorization, which take one value per
+// field and are never combined into one line (a 401 with one challenge per
+// algorithm, RFC 8760 §2.3; credentials for several realms, §22.3; RFC
+// 7235 §4.1).
+func (id ID) Repeatable() bool {
+	switch id {
+	case IDWWWAuthenticate, IDAuthorization, IDProxyAuthenticate, IDProxyAuthorization:
+		return true
+	}
+	return id.IsList()
+}
+
 // AllowsEmpty reports whether the header's list may be empty, so that a
 // field with no value holds no values rather than a malformed one: Accept,
 // Accept-Encoding, Accept-Language, Allow and Supported (RFC 3261 §25.1).

@@ -62,3 +62,28 @@ func TestValidateValue(t *testing.T) {
 		t.Errorf("ParseAny(Identity) = %v, %v", vals, err)
 	}
 }
+
+// RFC 3261 §7.3.1: several fields of a header only for a comma list, and
+// for the four authentication headers it excepts, which take one value
+// per field.
+func TestRepeatable(t *testing.T) {
+	for _, tc := range []struct {
+		id         ID
+		list, many bool
+	}{
+		{IDWWWAuthenticate, false, true},
+		{IDProxyAuthenticate, false, true},
+		{IDAuthorization, false, true},
+		{IDProxyAuthorization, false, true},
+		{IDAuthenticationInfo, false, false},
+		{IDVia, true, true},
+		{IDSupported, true, true},
+		{IDExpires, false, false},
+		{IDCSeq, false, false},
+		{Unknown, false, false},
+	} {
+		if tc.id.IsList() != tc.list || tc.id.Repeatable() != tc.many {
+			t.Errorf("%s: IsList %v Repeatable %v, want %v %v", tc.id, tc.id.IsList(), tc.id.Repeatable(), tc.list, tc.many)
+		}
+	}
+}

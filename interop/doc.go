@@ -1,5 +1,5 @@
 // Package interop holds no code of its own: its tests run real SIP software
-// (SIPp, sipsak, Kamailio, tshark) against sansip on loopback.
+// (SIPp, sipsak, baresip, Kamailio, tshark) against sansip on loopback.
 //
 // Each test starts what it needs: the sansip server in-process
 // (drivers/server) on free ports of 127.0.0.1, the other programs as child
@@ -13,5 +13,5 @@
 // with the go command and run as child processes, with SIPp calling
 // through them (examples_test.go).
 //
-// Debian packages: sip-tester (sipp), sipsak, kamailio, tshark.
+// Debian packages: sip-tester (sipp), sipsak, baresip, kamailio, tshark.
 package interop

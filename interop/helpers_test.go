@@ -32,6 +32,7 @@ var packages = map[string]string{
 	"sipsak":   "sipsak",
 	"kamailio": "kamailio",
 	"tshark":   "tshark",
+	"baresip":  "baresip",
 }
 
 // need returns the path of program, or skips the test when it is not

@@ -249,6 +249,113 @@ func TestRawAndTypedEdits(t *testing.T) {
 	}
 }
 
+// RFC 3261 §7.3.1 excepts WWW-Authenticate, Authorization,
+// Proxy-Authenticate and Proxy-Authorization from its rule: several fields
+// of them may be present, but each holds one value and is never combined
+// into a comma list (RFC 7235 §4.1; RFC 8760 §2.3: one challenge per
+// algorithm). The typed API adds, sets and prepends several, one per line,
+// and All reads them back; a single-valued header still refuses a second.
+func TestRepeatableAuthHeaders(t *testing.T) {
+	ch := func(alg string) header.Challenge {
+		return header.Challenge{Scheme: header.SchemeDigest, Params: header.AuthParams(`,realm="r",nonce="n",qop="auth",algorithm=` + alg)}
+	}
+	cr := func(realm string) header.Credentials {
+		return header.Credentials{Scheme: header.SchemeDigest, Params: header.AuthParams(`,username="u",realm="` + realm + `",nonce="n",uri="sip:r",response="00"`)}
+	}
+	cases := []struct {
+		name  string
+		edit  func(m *Message) error
+		field string
+		want  []string // the field lines, in order
+		read  func(m *Message) ([]string, error)
+	}{
+		{"Add: two challenges in one call", func(m *Message) error {
+			return Add(m, header.WWWAuthenticate{Challenge: ch("SHA-256")}, header.WWWAuthenticate{Challenge: ch("MD5")})
+		}, "WWW-Authenticate", []string{
+			`Digest realm="r", nonce="n", qop="auth", algorithm=SHA-256`,
+			`Digest realm="r", nonce="n", qop="auth", algorithm=MD5`,
+		}, func(m *Message) ([]string, error) { return strs(All[header.WWWAuthenticate](m)) }},
+		{"Add: one at a time, after the first", func(m *Message) error {
+			if err := Add(m, header.ProxyAuthenticate{Challenge: ch("SHA-256")}); err != nil {
+				return err
+			}
+			return Add(m, header.ProxyAuthenticate{Challenge: ch("MD5")})
+		}, "Proxy-Authenticate", []string{
+			`Digest realm="r", nonce="n", qop="auth", algorithm=SHA-256`,
+			`Digest realm="r", nonce="n", qop="auth", algorithm=MD5`,
+		}, func(m *Message) ([]string, error) { return strs(All[header.ProxyAuthenticate](m)) }},
+		{"Set: credentials for two realms (RFC 3261 §22.3)", func(m *Message) error {
+			if err := Set(m, header.Authorization{Credentials: cr("old")}); err != nil {
+				return err
+			}
+			return Set(m, header.Authorization{Credentials: cr("a")}, header.Authorization{Credentials: cr("b")})
+		}, "Authorization", []string{
+			`Digest username="u", realm="a", nonce="n", uri="sip:r", response="00"`,
+			`Digest username="u", realm="b", nonce="n", uri="sip:r", response="00"`,
+		}, func(m *Message) ([]string, error) { return strs(All[header.Authorization](m)) }},
+		{"Prepend before the first", func(m *Message) error {
+			if err := Add(m, header.ProxyAuthorization{Credentials: cr("b")}); err != nil {
+				return err
+			}
+			return Prepend(m, header.ProxyAuthorization{Credentials: cr("a")})
+		}, "Proxy-Authorization", []string{
+			`Digest username="u", realm="a", nonce="n", uri="sip:r", response="00"`,
+			`Digest username="u", realm="b", nonce="n", uri="sip:r", response="00"`,
+		}, func(m *Message) ([]string, error) { return strs(All[header.ProxyAuthorization](m)) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := invite(t)
+			if err := tc.edit(m); err != nil {
+				t.Fatal(err)
+			}
+			// Each value on its own line, as written, and so after a
+			// round trip through the bytes.
+			re, err := Parse(m.Bytes(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, l := range headLines(re.String()) {
+				if name, v, ok := strings.Cut(l, ": "); ok && name == tc.field {
+					lines = append(lines, v)
+				}
+			}
+			if diff := cmp.Diff(tc.want, lines); diff != "" {
+				t.Errorf("%s lines (-want +got):\n%s", tc.field, diff)
+			}
+			for _, msg := range []*Message{m, re} {
+				got, err := tc.read(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("All (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+	m, _ := invite(t)
+	if err := Add(m, header.Expires(1), header.Expires(2)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("two Expires accepted: %v", err)
+	}
+	if err := Add(m, header.AuthenticationInfo{Params: `,qop=auth`}, header.AuthenticationInfo{Params: `,qop=auth`}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("two Authentication-Info accepted: %v", err)
+	}
+}
+
+// strs renders typed values with their String method.
+func strs[T interface{ String() string }](vals []T, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = v.String()
+	}
+	return out, nil
+}
+
 func TestCloneIsIndependent(t *testing.T) {
 	m, data := invite(t)
 	c := m.Clone()

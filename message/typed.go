@@ -141,7 +141,9 @@ func onePerLine(id header.ID) bool {
 	return false
 }
 
-// lines renders values into the field values to write.
+// lines renders values into the field values to write: a list joined on
+// one line (one per line for addresses), the values of a repeatable
+// non-list header (WWW-Authenticate...) one per line.
 func lines[T any, P header.Value[T]](id header.ID, values []T) ([]string, error) {
 	texts := make([]string, 0, len(values))
 	for _, v := range values {
@@ -151,7 +153,7 @@ func lines[T any, P header.Value[T]](id header.ID, values []T) ([]string, error)
 		}
 		texts = append(texts, t)
 	}
-	if !id.IsList() && len(texts) > 1 {
+	if !id.Repeatable() && len(texts) > 1 {
 		return nil, fmt.Errorf("%w: %s takes one value", ErrInvalid, id.Name())
 	}
 	if id.IsList() && !onePerLine(id) && len(texts) > 1 {
@@ -194,7 +196,11 @@ func Set[T any, P header.Value[T]](m *Message, values ...T) error {
 }
 
 // Add appends values to the header whose typed value is T, after its last
-// field (or at the end).
+// field (or at the end). A header that takes one value (Expires, CSeq...)
+// refuses a second; the authentication headers take one value per field,
+// each value on its own line (header.ID.Repeatable):
+//
+//	err := message.Add(resp, header.WWWAuthenticate{Challenge: sha256}, header.WWWAuthenticate{Challenge: md5})
 func Add[T any, P header.Value[T]](m *Message, values ...T) error {
 	var zero T
 	name := P(&zero).HeaderName()
@@ -202,7 +208,7 @@ func Add[T any, P header.Value[T]](m *Message, values ...T) error {
 	if id == header.IDContentLength {
 		return fmt.Errorf("%w: Content-Length follows the body; use SetBody", ErrInvalid)
 	}
-	if !id.IsList() && (len(values) > 1 || m.firstIndex(id, name, -1) >= 0) {
+	if !id.Repeatable() && (len(values) > 1 || m.firstIndex(id, name, -1) >= 0) {
 		return fmt.Errorf("%w: %s takes one value", ErrInvalid, name)
 	}
 	texts, err := lines[T, P](id, values)
@@ -223,7 +229,7 @@ func Prepend[T any, P header.Value[T]](m *Message, values ...T) error {
 	var zero T
 	name := P(&zero).HeaderName()
 	id := header.Lookup(name)
-	if !id.IsList() {
+	if !id.Repeatable() {
 		return fmt.Errorf("%w: %s takes one value", ErrInvalid, name)
 	}
 	texts, err := lines[T, P](id, values)

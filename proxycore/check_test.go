@@ -332,6 +332,74 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestAuthChallenges: the 407 carries one Proxy-Authenticate per
+// algorithm the digest.Server offers, each in its own header field (RFC
+// 8760 §2.3, RFC 3261 §7.3.1 and §20.27), strongest first unless the
+// order is given; the UA answers the strongest it supports for the realm
+// (RFC 8760 §2.4) and the call goes through.
+func TestAuthChallenges(t *testing.T) {
+	cases := []struct {
+		name    string
+		algs    []digest.Algorithm
+		asGiven bool
+		want    []string // the algorithms of the challenges, in order
+		answer  string   // the algorithm of the credentials
+	}{
+		{"nil: the default, MD5 alone", nil, false, []string{"MD5"}, "MD5"},
+		{"RFC 8760 §2.3: strongest first", []digest.Algorithm{digest.MD5, digest.SHA256}, false, []string{"SHA-256", "MD5"}, "SHA-256"},
+		{"the order given", []digest.Algorithm{digest.MD5, digest.SHA256}, true, []string{"MD5", "SHA-256"}, "SHA-256"},
+		{"three", []digest.Algorithm{digest.MD5, digest.SHA256, digest.SHA512_256}, false, []string{"SHA-512-256", "SHA-256", "MD5"}, "SHA-512-256"},
+	}
+	users := proxycore.Users{"alice": {Username: "alice", Password: "secret"}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNetwork(t)
+			alice := n.addUA("alice", "192.0.2.1:5060", 1)
+			alice.ua = mustUA(t, alice, func(realm string) (digest.Credentials, bool) { return users["alice"], realm == "example.com" })
+			auth := &proxycore.Auth{Server: &digest.Server{Realm: "example.com", Secret: []byte("0123456789abcdef"), Algorithms: tc.algs, AsGiven: tc.asGiven}, Lookup: users.Lookup}
+			p1 := n.addProxy("p1", "192.0.2.10:5060", proxycore.Config{Auth: auth})
+			bob := n.addUA("bob", "192.0.2.2:5060", 2)
+			bob.on = callee(200, time.Second)
+			alice.on = hangupAfter(time.Second)
+			alice.callTo("sip:bob@192.0.2.2", p1)
+			n.quiesce()
+			var challenged, answered *message.Message
+			for _, w := range n.wire {
+				switch {
+				case w.from == "p1" && w.msg.StatusCode() == 407:
+					challenged = w.msg
+				case w.from == "alice" && w.msg.Method() == "INVITE" && w.msg.Has("Proxy-Authorization"):
+					answered = w.msg
+				}
+			}
+			if challenged == nil || answered == nil {
+				t.Fatalf("no 407 or no answer to it:\n%s", strings.Join(n.log(), "\n"))
+			}
+			chs, err := message.All[header.ProxyAuthenticate](challenged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ch := range chs {
+				got = append(got, ch.Algorithm())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("407 challenges (-want +got):\n%s", diff)
+			}
+			if n := len(challenged.Values("Proxy-Authenticate")); n != len(tc.want) {
+				t.Errorf("%d Proxy-Authenticate fields, want %d", n, len(tc.want))
+			}
+			creds, err := message.All[header.ProxyAuthorization](answered)
+			if err != nil || len(creds) != 1 || creds[0].Algorithm() != tc.answer {
+				t.Errorf("answered with %v (%v), want one credential with %s", creds, err, tc.answer)
+			}
+			if _, ok := alice.last(effects.CallAnswered); !ok {
+				t.Errorf("not answered:\n%s", strings.Join(n.log(), "\n"))
+			}
+		})
+	}
+}
+
 // TestDecide: with Ask the proxy delivers ProxyRequest and waits for the
 // application's Decide (RFC 3261 §16.5); a Router answers it; a redirect
 // decision answers 302; with Recurse a 3xx's Contacts are tried (§16.7 step

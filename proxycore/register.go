@@ -86,10 +86,21 @@ func (p *Proxy) RegistrarEffects(now effects.Time, effs []effects.Effect, out []
 // request for an address of record with no binding gets 404 when the
 // Request-URI names this proxy or one of its domains (on no port or ours),
 // and otherwise goes to the Request-URI.
+//
+// The address of record looked up is the Request-URI without its port
+// when that port is one of the proxy's own on one of its domains or
+// names (see self.aor), as the registrar stores it
+// (registrar.Config.Ports).
 func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 	ruri := m.RequestURI()
-	return p.Located(ruri, p.cfg.Location(now, ruri))
+	return p.Located(ruri, p.cfg.Location(now, p.self.aor(ruri)))
 }
+
+// AOR returns the address of record the location service is asked about
+// for a request to ruri: ruri without its port when the port is one of
+// the proxy's own on one of its domains or names (the registrar stores it
+// so, registrar.Config.Ports), ruri itself otherwise.
+func (p *Proxy) AOR(ruri uri.URI) uri.URI { return p.self.aor(ruri) }
 
 // Located returns the routing decision for a request to ruri, one of the
 // proxy's domains, given the bindings the location service found for its
@@ -114,6 +125,19 @@ func (p *Proxy) Located(ruri uri.URI, bindings []location.Binding) Decision {
 		targets = append(targets, BindingTarget(&bindings[i]))
 	}
 	return ProxyTo(targets...)
+}
+
+// aor returns the address of record a Request-URI names for the location
+// service: on a domain the proxy serves, or one of its own names, the
+// proxy's own ports (Config.Port, Config.Ports) name the domain itself, so
+// the port is dropped (sip:alice@example.com:5060 is sip:alice@example.com
+// when the proxy listens on 5060). Any other port stays: it names another
+// address of record.
+func (s *self) aor(u uri.URI) uri.URI {
+	if u.Port != 0 && u.IsSIP() && (u.Port == s.port || slices.Contains(s.ports, u.Port)) && (s.domain(u.Host) || s.isHost(u.Host)) {
+		u.Port = 0
+	}
+	return u
 }
 
 // BindingTarget is the target a location binding gives (RFC 3261 §16.5,

@@ -158,3 +158,84 @@ func paths(t *testing.T, ss ...string) []header.Path {
 	}
 	return out
 }
+
+// RFC 3261 §10.3 step 5 and §16.5, with §19.1.4: a URI with a port and one
+// without are different URIs, but on a domain the server is responsible
+// for, the server's own port names the domain itself (a REGISTER sent to
+// the registrar at 127.0.0.1:5060 for sip:alice@127.0.0.1 is found by a
+// call to sip:alice@127.0.0.1:5060, and the other way round, as Kamailio
+// finds them). The registrar stores the address of record without that
+// port (registrar.Config.Ports) and the proxy looks the Request-URI up
+// without it; any other port stays a distinct address of record.
+func TestLocationOwnPort(t *testing.T) {
+	cases := []struct {
+		name       string
+		registered string // To of the REGISTER
+		called     string // Request-URI of the INVITE
+		want       string // "binding", "404", or "forwarded" to the Request-URI
+	}{
+		{"registered bare, called on the proxy's port", "sip:alice@127.0.0.1", "sip:alice@127.0.0.1:5060", "binding"},
+		{"registered on the proxy's port, called bare", "sip:alice@127.0.0.1:5060", "sip:alice@127.0.0.1", "binding"},
+		{"registered on the proxy's port, called on it", "sip:alice@127.0.0.1:5060", "sip:alice@127.0.0.1:5060", "binding"},
+		{"another port the proxy listens on (Config.Ports)", "sip:alice@127.0.0.1", "sip:alice@127.0.0.1:5062", "binding"},
+		{"a domain of the proxy on its port", "sip:alice@example.com:5060", "sip:alice@example.com", "binding"},
+		{"another port is another address of record", "sip:alice@127.0.0.1:5080", "sip:alice@127.0.0.1", "404"},
+		{"... found on that port", "sip:alice@127.0.0.1:5080", "sip:alice@127.0.0.1:5080", "binding"},
+		// §16.5: another port of our host names another server there.
+		{"the bare AOR is not found on another port", "sip:alice@127.0.0.1", "sip:alice@127.0.0.1:5080", "forwarded"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNetwork(t)
+			ports := []uint16{5060, 5062}
+			store := &location.Store{}
+			mem, err := registrar.NewMemory(registrar.Config{
+				Domains: []string{"127.0.0.1", "example.com"}, Ports: ports,
+				Auth: &digest.Server{Realm: "127.0.0.1", Secret: []byte("0123456789abcdef-registrar")},
+				Gen:  ident.Seeded(41),
+			}, store, map[string]string{"alice": "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The store itself is the location service, as in
+			// drivers/server: the proxy names the AOR as the
+			// registrar stored it.
+			p := n.addProxy("p", "127.0.0.1:5060", proxycore.Config{
+				Domains: []string{"127.0.0.1", "example.com"}, Ports: ports[1:],
+				Registrar: mem, Location: store.Lookup,
+			})
+			alice := n.addUA("alice", "192.0.2.1:5060", 1)
+			alice.ua = mustUA(t, alice, func(realm string) (digest.Credentials, bool) {
+				return digest.Credentials{Username: "alice", Password: "alice"}, realm == "127.0.0.1"
+			})
+			alice.on = callee(200, time.Second)
+			bob := n.addUA("bob", "192.0.2.2:5060", 2)
+			bob.on = hangupAfter(time.Second)
+			aor := mustURI(tc.registered)
+			alice.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				_, out, err := alice.ua.Register(now, ua.RegisterOptions{Registrar: mustURI("sip:" + aor.Host), AOR: aor, Dest: p.addr, Expires: time.Hour}, out)
+				return out, err
+			})
+			n.run(2 * time.Second)
+			if _, ok := alice.last(effects.Registered); !ok {
+				t.Fatalf("%s not registered: %v", tc.registered, n.log())
+			}
+			bob.callTo(tc.called, p)
+			n.run(10 * time.Second)
+			_, incoming := alice.last(effects.CallIncoming)
+			failed, _ := bob.last(effects.CallFailed)
+			got := "nothing"
+			switch {
+			case incoming:
+				got = "binding"
+			case failed.Code == 404:
+				got = "404"
+			case sent(n, "p", "127.0.0.1:5080", "INVITE"):
+				got = "forwarded"
+			}
+			if got != tc.want {
+				t.Errorf("registered %s, call to %s: %s, want %s: %v", tc.registered, tc.called, got, tc.want, n.log())
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package proxycore
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/effects"
@@ -15,11 +14,21 @@ import (
 // at once and ends the forking; other finals are kept until every branch
 // is done.
 func (p *Proxy) response(now effects.Time, b *branch, m *message.Message, out []effects.Effect) []effects.Effect {
+	code := m.StatusCode()
 	if !forwardable(m) {
-		return out // as if lost: the branch goes on as if it had not come
+		if code < 300 {
+			return out // as if lost: the branch goes on as if it had not come
+		}
+		// A final response that cannot be relayed (no Via left below
+		// ours: a UAS answered the INVITE with the Via of our CANCEL, as
+		// SIPp's [last_Via:] does; or a broken one) still ends the
+		// branch: the client transaction took it and acknowledged it
+		// (§17.1.1.3), so no other will come. Its code counts; the
+		// response itself is not kept, and the one the client gets is
+		// built from the original request (§16.7 step 3, §16.10: 487).
+		m = nil
 	}
 	c := b.ctx
-	code := m.StatusCode()
 	switch {
 	case code < 200:
 		b.provisional = true
@@ -194,15 +203,19 @@ func preferred4xx(code int) bool {
 }
 
 // aggregate adds to resp the challenges of every other 401 and 407 (RFC
-// 3261 §16.7 step 7).
+// 3261 §16.7 step 7), each in its own field as received (line folds
+// unfolded). A field the message API refuses does not parse as a
+// challenge: no client could answer it, and it is left out.
 func aggregate(resp *message.Message, best *branch, bs []*branch) {
 	for _, b := range bs {
 		if b == best || b.resp == nil || b.code != 401 && b.code != 407 {
 			continue
 		}
 		for name, value := range b.resp.Headers() {
-			if strings.EqualFold(name, "WWW-Authenticate") || strings.EqualFold(name, "Proxy-Authenticate") {
-				_ = resp.Add(header.CanonicalName(name), value)
+			if id := header.Lookup(name); id == header.IDWWWAuthenticate || id == header.IDProxyAuthenticate {
+				if err := resp.Add(id.Name(), value); err != nil {
+					continue // malformed: see above
+				}
 			}
 		}
 	}
@@ -261,14 +274,22 @@ func (p *Proxy) verify(now effects.Time, c *rctx, cred header.Credentials, user 
 	return p.challenge(now, c, false, out)
 }
 
-// challenge answers 407 with the server's challenges.
+// challenge answers 407 with the server's challenges: one
+// Proxy-Authenticate field per algorithm (RFC 8760 §2.3, RFC 3261 §7.3.1).
+// A challenge that cannot be written (a realm the grammar refuses) is a
+// misconfiguration: 500, rather than a 407 missing challenges.
 func (p *Proxy) challenge(now effects.Time, c *rctx, stale bool, out []effects.Effect) []effects.Effect {
 	resp, err := message.NewResponse(c.req, 407, "", message.ResponseOptions{Gen: p.cfg.Gen})
 	if err != nil {
 		return out
 	}
-	for _, ch := range p.cfg.Auth.Server.Challenge(now, stale, "") {
-		_ = message.Add(resp, header.ProxyAuthenticate{Challenge: ch})
+	chs := p.cfg.Auth.Server.Challenge(now, stale, "")
+	vals := make([]header.ProxyAuthenticate, len(chs))
+	for i, ch := range chs {
+		vals[i] = header.ProxyAuthenticate{Challenge: ch}
+	}
+	if err := message.Add(resp, vals...); err != nil || len(vals) == 0 {
+		return p.reply(now, c, 500, out)
 	}
 	return p.sendFinal(now, c, resp, out)
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ident"
@@ -72,9 +73,10 @@ func TestStatelessDropsResponseWithBrokenVia(t *testing.T) {
 	}
 }
 
-// The stateful proxy treats a response it cannot relay as lost: nothing
-// goes upstream, the branch goes on, and a good response after it is
-// relayed (RFC 3261 §16.7 step 3, §18.2.2).
+// The stateful proxy treats a provisional or 2xx response it cannot relay
+// as lost: nothing goes upstream, the branch goes on, and a good response
+// after it is relayed (RFC 3261 §16.7 step 3, §18.2.2). (A final non-2xx
+// ends the branch all the same: TestCancelled487WithOnlyOurVia.)
 func TestStatefulIgnoresResponseWithBrokenVia(t *testing.T) {
 	p, err := proxycore.New(proxycore.Config{Gen: ident.Seeded(1), Host: "192.0.2.10"})
 	if err != nil {
@@ -107,4 +109,81 @@ func TestStatefulIgnoresResponseWithBrokenVia(t *testing.T) {
 			t.Errorf("relayed %d does not parse: %v", code, err)
 		}
 	}
+}
+
+// RFC 3261 §16.7 step 3, §9.1 and §16.10: some UASes answer a cancelled
+// INVITE with a 487 that copies the Via of the proxy's CANCEL (SIPp
+// scenarios that answer with [last_Via:] once the CANCEL came): one Via,
+// the proxy's own, with the INVITE branch's branch and CSeq "n INVITE".
+// The proxy's client INVITE transaction matches it (§17.1.3: branch and
+// CSeq method); with no Via left below ours it is not relayed (§16.7 step
+// 3), but it is the branch's final response: the branch ends and the
+// caller's INVITE gets a 487 built from the original request at once, not
+// a 408 when the branch times out.
+func TestCancelled487WithOnlyOurVia(t *testing.T) {
+	n := newNetwork(t)
+	alice := n.addUA("alice", "192.0.2.1:5060", 1)
+	p := n.addProxy("p", "192.0.2.10:5060", proxycore.Config{})
+	bob := n.place("bob", "192.0.2.2:5060")
+	var lastVia []string // the Via lines of the last request received
+	bob.custom = func(in effects.Input) []effects.Effect {
+		if in.Kind != effects.Received {
+			return nil
+		}
+		m, err := message.Parse(in.Data, nil)
+		if err != nil || !m.IsRequest() {
+			return nil
+		}
+		lastVia = m.Values("Via")
+		answer := func(code int, method, toTag string) {
+			raw := "SIP/2.0 " + itoa(code) + " " + message.ReasonPhrase(code) + "\r\n"
+			for _, v := range lastVia {
+				raw += "Via: " + v + "\r\n"
+			}
+			raw += "From: " + m.Values("From")[0] + "\r\nTo: " + m.Values("To")[0] + toTag + "\r\nCall-ID: " + m.CallID() + "\r\n" +
+				"CSeq: " + strconv.FormatUint(uint64(m.CSeq().Seq), 10) + " " + method + "\r\nContact: <sip:bob@192.0.2.2>\r\nContent-Length: 0\r\n\r\n"
+			n.inject(p, bob.addr, raw)
+		}
+		switch m.Method() {
+		case "INVITE":
+			answer(180, "INVITE", ";tag=b1")
+		case "CANCEL":
+			answer(200, "CANCEL", ";tag=b1")
+			answer(487, "INVITE", ";tag=b1") // [last_Via:]: the CANCEL's only Via
+		}
+		return nil
+	}
+	alice.on = func(nd *node, ev effects.Event) {
+		if ev.Kind == effects.CallRinging {
+			nd.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				return nd.ua.Hangup(now, nd.call, out)
+			})
+		}
+	}
+	alice.callTo("sip:bob@192.0.2.2", p)
+	n.run(5 * time.Second)
+	if ev, ok := alice.last(effects.CallFailed); !ok || ev.Code != 487 {
+		t.Errorf("the caller's call ended with %+v (%v), want 487 within 5 s:\n%s", ev, ok, strings.Join(n.log(), "\n"))
+	}
+	var final *message.Message
+	for _, w := range n.wire {
+		if w.from == "p" && w.to == "alice" && w.msg.IsResponse() && w.msg.CSeq().Method == "INVITE" && w.msg.StatusCode() >= 200 {
+			if final != nil {
+				t.Errorf("a second final response upstream: %d", w.msg.StatusCode())
+			}
+			final = w.msg
+		}
+	}
+	if final == nil {
+		t.Fatalf("no final response upstream:\n%s", strings.Join(n.log(), "\n"))
+	}
+	if final.StatusCode() != 487 {
+		t.Errorf("upstream final %d, want 487", final.StatusCode())
+	}
+	// Built from the original request (§16.7 step 3, §8.2.6): the
+	// caller's Via alone, its branch.
+	if vias := final.Values("Via"); len(vias) != 1 || !strings.Contains(vias[0], "192.0.2.1") {
+		t.Errorf("487 upstream has Vias %q, want the caller's only", vias)
+	}
+	n.quiesce()
 }

@@ -212,6 +212,7 @@ func (r *Request) Bridge(target uri.URI, o BridgeOptions) error {
 // address of record of one of the domains: a number mapped to a user,
 // say); 404 when nobody is registered.
 func (r *Request) Locate(aor uri.URI) error {
+	aor = r.svc.aor(aor)
 	return r.later(immediate(r.svc.store), func(ctx context.Context) (dispatch.Decision, error) {
 		bs, err := r.svc.store.Lookup(ctx, r.svc.rt.Now(), aor)
 		if err != nil {
@@ -384,7 +385,7 @@ func (sh *shard) callback(f func()) {
 // target's address, or a DNS answer (RFC 3263).
 func (s *Service) nextHop(ctx context.Context, target uri.URI) (effects.Peer, int, error) {
 	if s.servesDomain(target.Host) {
-		bs, err := s.store.Lookup(ctx, s.rt.Now(), target)
+		bs, err := s.store.Lookup(ctx, s.rt.Now(), s.aor(target))
 		if err != nil {
 			return effects.Peer{}, 0, err
 		}
@@ -414,6 +415,14 @@ func (s *Service) nextHop(ctx context.Context, target uri.URI) (effects.Peer, in
 		}
 	}
 	return effects.Peer{}, 0, fmt.Errorf("service: resolve %s: no address", target.Host)
+}
+
+// aor is the address of record the location service is asked about for
+// a request to u (proxycore.Proxy.AOR: without one of the server's own
+// ports on a served domain). The proxies' identities are alike and never
+// change: any shard's serves.
+func (s *Service) aor(u uri.URI) uri.URI {
+	return s.rt.Shards()[0].Core().(*shard).core.Proxy().AOR(u)
 }
 
 // servesDomain reports whether host is one of the domains.

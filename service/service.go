@@ -106,8 +106,8 @@ type Config struct {
 	// nil (and no Users): REGISTERs are not authenticated.
 	Credentials Credentials
 	// Algorithms are the digest algorithms challenged with, in order;
-	// nil means MD5 then SHA-256 (clients that answer only the first
-	// challenge, such as sipsak, know only MD5).
+	// nil means digest.DefaultAlgorithms, MD5 alone (digest.Server's
+	// Algorithms says which deployed clients need it).
 	Algorithms []digest.Algorithm
 	// Store holds the registrations; nil: a MemoryStore.
 	Store Store
@@ -227,7 +227,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Workers = 64
 	}
 	if cfg.Algorithms == nil {
-		cfg.Algorithms = []digest.Algorithm{digest.MD5, digest.SHA256}
+		cfg.Algorithms = digest.DefaultAlgorithms
 	}
 	if cfg.RouteTimeoutCode != 0 && (cfg.RouteTimeoutCode < 300 || cfg.RouteTimeoutCode > 699) {
 		return nil, fmt.Errorf("%w: RouteTimeoutCode %d", ErrConfig, cfg.RouteTimeoutCode)

@@ -103,6 +103,9 @@ func TestRoute(t *testing.T) {
 		callee *peer
 	}{
 		{alice, "sip:bob@localhost", "answered", bob},
+		// The server's own port names the domain: the same address of
+		// record (RFC 3261 §10.3 step 5, §16.5).
+		{alice, "sip:bob@localhost:" + strconv.Itoa(int(addr.Port())), "answered", bob},
 		{alice, "sip:00441234@localhost", "answered", gw},
 		{mallory, "sip:bob@localhost", "403 Blocked", nil},
 		{alice, "sip:echo@localhost", "answered", nil},

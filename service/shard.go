@@ -73,7 +73,9 @@ func (sh *shard) init() error {
 		Domains: cfg.Domains, RecordRoute: cfg.RecordRoute,
 	}
 	if len(cfg.Domains) > 0 {
-		rc := registrar.Config{Domains: cfg.Domains, Gen: gen}
+		// The registrar names an address of record on one of the ports
+		// listened on as the bare domain, as the proxy looks it up.
+		rc := registrar.Config{Domains: cfg.Domains, Ports: append([]uint16{s.port}, s.ports()...), Gen: gen}
 		if s.creds != nil {
 			rc.Auth = &digest.Server{Realm: cfg.Domains[0], Secret: s.secret, Algorithms: cfg.Algorithms, AsGiven: true}
 		}
@@ -336,6 +338,7 @@ func (sh *shard) storeCall(op func(ctx context.Context, now effects.Time) ([]loc
 // the domains (the default route): the bindings of its address of record.
 func (sh *shard) locate(ev effects.Event) {
 	ruri := ev.Msg.RequestURI()
+	aor := sh.core.Proxy().AOR(ruri)
 	id := ev.ID
 	answer := func(sh *shard, now effects.Time, bs []location.Binding, err error, out []effects.Effect) []effects.Effect {
 		p := sh.core.Proxy()
@@ -349,7 +352,7 @@ func (sh *shard) locate(ev effects.Event) {
 		return out
 	}
 	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
-		return sh.s.store.Lookup(ctx, now, ruri)
+		return sh.s.store.Lookup(ctx, now, aor)
 	}, answer)
 }
 

@@ -110,29 +110,28 @@ func (u *UA) resend(now effects.Time, r txnRole, edit func(*message.Message) err
 	return out, nil
 }
 
-// challenges returns the Digest challenges of a 401 (WWW-Authenticate) or
-// 407 (Proxy-Authenticate), and the credentials of the same kind that the
-// request carried.
+// challenges returns the challenges of a 401 (WWW-Authenticate) or 407
+// (Proxy-Authenticate), one per header field (RFC 3261 §7.3.1), and the
+// credentials of the same kind that the request carried. A field that does
+// not parse is skipped like a challenge the UA does not understand (RFC
+// 8760 §2.4): it must not keep the others from being answered.
 func challenges(resp, req *message.Message, proxy bool) ([]header.Challenge, []header.Credentials) {
-	var chs []header.Challenge
-	var sent []header.Credentials
+	chID, crID := header.IDWWWAuthenticate, header.IDAuthorization
 	if proxy {
-		all, _ := message.All[header.ProxyAuthenticate](resp)
-		for _, a := range all {
-			chs = append(chs, a.Challenge)
+		chID, crID = header.IDProxyAuthenticate, header.IDProxyAuthorization
+	}
+	var chs []header.Challenge
+	for name, value := range resp.Headers() {
+		var ch header.Challenge
+		if header.Lookup(name) == chID && ch.Parse(value) == nil {
+			chs = append(chs, ch)
 		}
-		creds, _ := message.All[header.ProxyAuthorization](req)
-		for _, c := range creds {
-			sent = append(sent, c.Credentials)
-		}
-	} else {
-		all, _ := message.All[header.WWWAuthenticate](resp)
-		for _, a := range all {
-			chs = append(chs, a.Challenge)
-		}
-		creds, _ := message.All[header.Authorization](req)
-		for _, c := range creds {
-			sent = append(sent, c.Credentials)
+	}
+	var sent []header.Credentials
+	for name, value := range req.Headers() {
+		var c header.Credentials
+		if header.Lookup(name) == crID && c.Parse(value) == nil {
+			sent = append(sent, c)
 		}
 	}
 	return chs, sent

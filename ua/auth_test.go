@@ -1,8 +1,12 @@
 package ua
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +25,8 @@ type soloUA struct {
 	sent   []*message.Message
 	events []effects.Event
 	timers map[effects.TimerID]effects.Time
+	// trace is every effect, rendered: what the same seed must repeat.
+	trace []string
 }
 
 var proxyPeer = effects.Peer{Addr: netip.MustParseAddrPort("192.0.2.100:5060"), Transport: effects.UDP}
@@ -40,6 +46,7 @@ func newSolo(t *testing.T, cfg Config) *soloUA {
 
 func (s *soloUA) take(effs []effects.Effect) {
 	for _, e := range effs {
+		s.trace = append(s.trace, renderEffect(s.now, e))
 		switch e.Kind {
 		case effects.Send:
 			m, err := message.Parse(e.Msg.Bytes(), nil)
@@ -55,6 +62,21 @@ func (s *soloUA) take(effs []effects.Effect) {
 			s.events = append(s.events, e.Event)
 		}
 	}
+}
+
+// renderEffect renders an effect with its message's bytes.
+func renderEffect(now effects.Time, e effects.Effect) string {
+	text := fmt.Sprintf("%v %v timer=%x after=%v to=%v tag=%x", now, e.Kind, e.Timer, e.After, e.To, e.Tag)
+	if e.Msg != nil {
+		text += "\n" + string(e.Msg.Bytes())
+	}
+	if e.Kind == effects.Deliver {
+		text += fmt.Sprintf(" event=%v id=%v code=%d err=%v", e.Event.Kind, e.Event.ID, e.Event.Code, e.Event.Err)
+		if e.Event.Msg != nil {
+			text += "\n" + string(e.Event.Msg.Bytes())
+		}
+	}
+	return text
 }
 
 func (s *soloUA) do(f func(now effects.Time, out []effects.Effect) ([]effects.Effect, error)) {
@@ -77,7 +99,9 @@ func (s *soloUA) advance(d time.Duration) {
 		var next effects.TimerID
 		var at effects.Time
 		for id, t := range s.timers {
-			if t <= end && (next == 0 || t < at) {
+			// Timers due at once fire in the order of their ids: the
+			// map's order must not decide it.
+			if t <= end && (next == 0 || t < at || t == at && id < next) {
 				next, at = id, t
 			}
 		}
@@ -230,6 +254,124 @@ func TestAuthInvite(t *testing.T) {
 	if a.u.Calls() != 0 || a.u.Timers() != 0 || a.u.Transactions().Len() != 0 {
 		t.Errorf("left: calls %d timers %d txns %d", a.u.Calls(), a.u.Timers(), a.u.Transactions().Len())
 	}
+}
+
+// TestAuthSeveralChallenges: a 401 may carry several WWW-Authenticate
+// fields (RFC 3261 §7.3.1), one per algorithm (RFC 8760 §2.3) and, from a
+// forking proxy, per realm (§16.7 step 7). The UA answers each realm it
+// has credentials for once (§22.3), with the strongest algorithm it can
+// use among that realm's challenges (RFC 8760 §2.4 leaves the choice to
+// the client's policy), ignoring those it cannot answer; the REGISTER
+// goes again with one Authorization field per realm, each verified by
+// that realm's server.
+func TestAuthSeveralChallenges(t *testing.T) {
+	srv := func(realm string, algs ...digest.Algorithm) *digest.Server {
+		return &digest.Server{Realm: realm, Secret: []byte("0123456789abcdef-" + realm), Algorithms: algs, AsGiven: true}
+	}
+	md5Only := func(realm string) (digest.Credentials, bool) {
+		c, ok := aliceCreds(realm)
+		ha1 := md5hex(c.Username + ":" + realm + ":" + c.Password)
+		return digest.Credentials{Username: c.Username, HA1: map[digest.Algorithm]string{digest.MD5: ha1}}, ok
+	}
+	cases := []struct {
+		name    string
+		creds   func(string) (digest.Credentials, bool)
+		servers []*digest.Server
+		raw     []string // more challenges, as written
+		want    map[string]string
+	}{
+		{"MD5 first, SHA-256 second: the strongest", aliceCreds,
+			[]*digest.Server{srv("biloxi.example.com", digest.MD5, digest.SHA256)}, nil,
+			map[string]string{"biloxi.example.com": "SHA-256"}},
+		{"SHA-256 first", aliceCreds,
+			[]*digest.Server{srv("biloxi.example.com", digest.SHA256, digest.MD5)}, nil,
+			map[string]string{"biloxi.example.com": "SHA-256"}},
+		{"credentials that know only MD5 (a stored HA1)", md5Only,
+			[]*digest.Server{srv("biloxi.example.com", digest.SHA256, digest.MD5)}, nil,
+			map[string]string{"biloxi.example.com": "MD5"}},
+		{"an unknown algorithm and another scheme are ignored", aliceCreds,
+			[]*digest.Server{srv("biloxi.example.com", digest.MD5)},
+			[]string{`Digest realm="biloxi.example.com", nonce="x", qop="auth", algorithm=SHA-999`, `Bearer realm="biloxi.example.com"`},
+			map[string]string{"biloxi.example.com": "MD5"}},
+		{"a malformed challenge does not hide the others", aliceCreds,
+			[]*digest.Server{srv("biloxi.example.com", digest.MD5)},
+			[]string{`Digest realm="biloxi.example.com", nonce`},
+			map[string]string{"biloxi.example.com": "MD5"}},
+		{"two realms (§22.3), two algorithms each", aliceCreds,
+			[]*digest.Server{srv("biloxi.example.com", digest.MD5, digest.SHA256), srv("atlanta.example.com", digest.SHA512_256, digest.MD5)}, nil,
+			map[string]string{"biloxi.example.com": "SHA-256", "atlanta.example.com": "SHA-512-256"}},
+		{"a realm without credentials is left out", aliceCreds,
+			[]*digest.Server{srv("chicago.example.com", digest.SHA256), srv("biloxi.example.com", digest.MD5, digest.SHA256)}, nil,
+			map[string]string{"biloxi.example.com": "SHA-256"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newSolo(t, Config{Credentials: tc.creds})
+			a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+				_, out, err := a.u.Register(now, RegisterOptions{Registrar: mustURI("sip:biloxi.example.com"), Dest: proxyPeer, Expires: time.Hour}, out)
+				return out, err
+			})
+			reg1 := a.last()
+			resp := respond(t, reg1, 401, "r1", func(m *message.Message) {
+				for _, s := range tc.servers {
+					vals := []header.WWWAuthenticate{}
+					for _, ch := range s.Challenge(a.now, false, "") {
+						vals = append(vals, header.WWWAuthenticate{Challenge: ch})
+					}
+					if err := message.Add(m, vals...); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+			// The fields as written, even malformed ones, which the
+			// message API refuses to add.
+			var more string
+			for _, r := range tc.raw {
+				more += "WWW-Authenticate: " + r + "\r\n"
+			}
+			head, _, _ := strings.Cut(string(resp.Bytes()), "\r\n\r\n")
+			resp, err := message.ParseString(head+"\r\n"+more+"\r\n", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.receive(resp)
+			reg2 := a.last()
+			if reg2.Method() != "REGISTER" || reg2 == reg1 {
+				t.Fatalf("no REGISTER after the 401: %v", startLines(a.sent))
+			}
+			all, err := message.All[header.Authorization](reg2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, c := range all {
+				if _, dup := got[c.Realm()]; dup {
+					t.Errorf("two credentials for %s", c.Realm())
+				}
+				got[c.Realm()] = c.Algorithm()
+			}
+			if len(got) != len(tc.want) || len(reg2.Values("Authorization")) != len(tc.want) {
+				t.Errorf("answered %v, want %v", got, tc.want)
+			}
+			for realm, alg := range tc.want {
+				if got[realm] != alg {
+					t.Errorf("%s answered with %q, want %s", realm, got[realm], alg)
+				}
+				for _, s := range tc.servers {
+					if s.Realm == realm {
+						if r := verify(t, s, a.now, reg2, false, "cryptic"); r != digest.OK {
+							t.Errorf("%s: the server says %v", realm, r)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func md5hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func startLines(ms []*message.Message) []string {

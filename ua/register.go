@@ -3,6 +3,7 @@ package ua
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,8 +167,17 @@ type registration struct {
 	// keepLo and keepHi bound the keep-alive interval, in ms.
 	keepLo, keepHi uint64
 	// realms are the realms whose credentials the last REGISTER carried,
-	// true for a proxy's: later REGISTERs carry them again (RFC 3665 §2.2).
-	realms map[string]bool
+	// in its order: later REGISTERs carry them again (RFC 3665 §2.2). A
+	// slice, not a map: each drawing a cnonce from the generator, they
+	// must be gone through in the same order every time (DESIGN §1).
+	realms []regRealm
+}
+
+// regRealm is a realm a registration answers, and whether it is a
+// proxy's (Proxy-Authorization) rather than the registrar's.
+type regRealm struct {
+	name  string
+	proxy bool
 }
 
 // regTagBit marks the Tag of a registration's keep-alive sends, under
@@ -311,18 +321,21 @@ func (u *UA) newRegistration(o RegisterOptions) (*registration, error) {
 
 // knownRealms returns the realms other registrations with the registrar
 // answered, so that a new one sends their credentials at once (RFC 3665
-// §2.2).
-func (u *UA) knownRealms(registrar uri.URI) map[string]bool {
-	var realms map[string]bool
-	for _, r := range u.regs {
-		if len(r.realms) == 0 || !uri.Equal(r.o.Registrar, registrar) {
-			continue
+// §2.2): those of the oldest registration first, each once.
+func (u *UA) knownRealms(registrar uri.URI) []regRealm {
+	ids := make([]uint64, 0, len(u.regs))
+	for id, r := range u.regs {
+		if len(r.realms) > 0 && uri.Equal(r.o.Registrar, registrar) {
+			ids = append(ids, id)
 		}
-		if realms == nil {
-			realms = map[string]bool{}
-		}
-		for k, v := range r.realms {
-			realms[k] = v
+	}
+	slices.Sort(ids) // the map's order must not reach the REGISTER
+	var realms []regRealm
+	for _, id := range ids {
+		for _, rr := range u.regs[id].realms {
+			if !slices.Contains(realms, rr) {
+				realms = append(realms, rr)
+			}
 		}
 	}
 	return realms
@@ -388,7 +401,9 @@ func (u *UA) buildRegister(r *registration, op regOp) (*message.Message, error) 
 	if err := u.decorate(req, nil); err != nil {
 		return nil, err
 	}
-	u.reauthorize(r, req)
+	if err := u.reauthorize(r, req); err != nil {
+		return nil, fmt.Errorf("ua: REGISTER: %w", err)
+	}
 	return req, nil
 }
 
@@ -420,56 +435,56 @@ func obRoutes(routes []header.Route) []header.Route {
 
 // reauthorize adds the credentials of the realms that challenged the
 // registration before, with the remembered nonce and the next nonce count,
-// so that a refresh is not challenged again (RFC 3665 §2.2).
-func (u *UA) reauthorize(r *registration, req *message.Message) {
+// so that a refresh is not challenged again (RFC 3665 §2.2). The realms are
+// answered in the order the last REGISTER carried them: each draws a
+// cnonce from the generator.
+func (u *UA) reauthorize(r *registration, req *message.Message) error {
 	if u.auth == nil || len(r.realms) == 0 {
-		return
+		return nil
 	}
 	var www, proxy []header.Credentials
-	for realm, isProxy := range r.realms {
-		c, ok, err := u.auth.Reauthorize(realm, "REGISTER", req.RequestURI().String(), nil, u.cfg.Gen)
+	for _, rr := range r.realms {
+		c, ok, err := u.auth.Reauthorize(rr.name, "REGISTER", req.RequestURI().String(), nil, u.cfg.Gen)
 		if err != nil || !ok {
-			continue
+			continue // nothing remembered, or no credentials now: the 401 will say
 		}
-		if isProxy {
+		if rr.proxy {
 			proxy = append(proxy, c)
 		} else {
 			www = append(www, c)
 		}
 	}
 	if len(www) > 0 {
-		setCredentials(req, false, sortCreds(www))
-	}
-	if len(proxy) > 0 {
-		setCredentials(req, true, sortCreds(proxy))
-	}
-}
-
-// sortCreds orders credentials by realm, so that the same inputs give the
-// same bytes whatever the map's order.
-func sortCreds(cs []header.Credentials) []header.Credentials {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].Realm() < cs[j-1].Realm(); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
+		if err := setCredentials(req, false, www); err != nil {
+			return err
 		}
 	}
-	return cs
+	if len(proxy) > 0 {
+		if err := setCredentials(req, true, proxy); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// noteRealms remembers the realms whose credentials req carried.
+// noteRealms remembers the realms whose credentials req carried, in its
+// order.
 func (r *registration) noteRealms(req *message.Message) {
 	_, www := challenges(req, req, false)
 	_, proxy := challenges(req, req, true)
 	if len(www)+len(proxy) == 0 {
 		return
 	}
-	r.realms = map[string]bool{}
-	for _, c := range www {
-		r.realms[c.Realm()] = false
+	r.realms = nil
+	note := func(cs []header.Credentials, isProxy bool) {
+		for _, c := range cs {
+			if rr := (regRealm{name: c.Realm(), proxy: isProxy}); !slices.Contains(r.realms, rr) {
+				r.realms = append(r.realms, rr)
+			}
+		}
 	}
-	for _, c := range proxy {
-		r.realms[c.Realm()] = true
-	}
+	note(www, false)
+	note(proxy, true)
 }
 
 // regOwner routes the responses of the registrations' REGISTERs.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
@@ -542,5 +543,84 @@ func TestRegisterOptions(t *testing.T) {
 	}
 	if u.Registrations() != 0 {
 		t.Error("a refused registration was kept")
+	}
+}
+
+// TestRegisterRealmsDeterministic: a registration challenged for several
+// realms at once (a 401 and a 407 aggregated by a forking proxy, RFC 3261
+// §16.7 step 7, §22.3) sends the credentials of every realm again with
+// each refresh (RFC 3665 §2.2), drawing a fresh cnonce for each from the
+// generator, as does a second registration with the same registrar, which
+// sends them at once. The same seed must give the same bytes (DESIGN §1):
+// the realms are gone through in a fixed order, never a map's. Run 50
+// times, every effect of the whole exchange is compared byte for byte.
+func TestRegisterRealmsDeterministic(t *testing.T) {
+	realms := []struct {
+		name  string
+		proxy bool
+	}{{"biloxi.example.com", false}, {"atlanta.example.com", false}, {"chicago.example.com", true}, {"denver.example.com", true}}
+	creds := func(string) (digest.Credentials, bool) {
+		return digest.Credentials{Username: "alice", Password: "cryptic"}, true
+	}
+	run := func() []string {
+		a := newSolo(t, Config{Credentials: creds})
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			_, out, err := a.u.Register(now, RegisterOptions{Registrar: mustURI("sip:biloxi.example.com"), Dest: proxyPeer, Expires: time.Hour}, out)
+			return out, err
+		})
+		// A 407 for the proxies' realms, then a 401 for the registrars'.
+		for _, proxy := range []bool{true, false} {
+			code := 401
+			if proxy {
+				code = 407
+			}
+			a.receive(respond(t, a.lastRequest(), code, "r", func(m *message.Message) {
+				for _, r := range realms {
+					if r.proxy != proxy {
+						continue
+					}
+					srv := &digest.Server{Realm: r.name, Secret: []byte("0123456789abcdef-" + r.name)}
+					for _, ch := range srv.Challenge(a.now, false, "") {
+						var err error
+						if proxy {
+							err = message.Add(m, header.ProxyAuthenticate{Challenge: ch})
+						} else {
+							err = message.Add(m, header.WWWAuthenticate{Challenge: ch})
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}))
+		}
+		reg := a.lastRequest()
+		if n, p := len(reg.Values("Authorization")), len(reg.Values("Proxy-Authorization")); n != 2 || p != 2 {
+			t.Fatalf("the REGISTER answers %d+%d realms, want 2+2", n, p)
+		}
+		a.receive(respond(t, reg, 200, "r", func(m *message.Message) {
+			message.Set(m, header.Contact{URI: mustURI("sip:alice@192.0.2.1:5060"), Params: ";expires=3600"})
+		}))
+		// A second registration with the same registrar sends the realms
+		// the first answered at once (knownRealms).
+		a.do(func(now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+			_, out, err := a.u.Register(now, RegisterOptions{Registrar: mustURI("sip:biloxi.example.com"), AOR: mustURI("sip:alice2@biloxi.example.com"), Dest: proxyPeer, Expires: time.Hour}, out)
+			return out, err
+		})
+		if second := a.lastRequest(); len(second.Values("Authorization"))+len(second.Values("Proxy-Authorization")) != 4 {
+			t.Fatalf("the second registration's REGISTER answers %q and %q", second.Values("Authorization"), second.Values("Proxy-Authorization"))
+		}
+		a.advance(time.Hour) // the refresh, with every realm's credentials again
+		refresh := a.lastRequest()
+		if refresh == reg || len(refresh.Values("Authorization")) != 2 || len(refresh.Values("Proxy-Authorization")) != 2 {
+			t.Fatalf("the refresh carries %q and %q", refresh.Values("Authorization"), refresh.Values("Proxy-Authorization"))
+		}
+		return a.trace
+	}
+	first := run()
+	for i := 1; i < 50; i++ {
+		if diff := cmp.Diff(first, run()); diff != "" {
+			t.Fatalf("run %d differs from the first with the same seed (-first +this):\n%s", i, diff)
+		}
 	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sansip/sansip/digest"
 )
 
 // TestServerConfigNumbers checks the numeric keys of sansip serve: values
@@ -37,5 +40,23 @@ func TestServerConfigNumbers(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%s = %s: error %v, want one naming the key", bad[0], bad[1], err)
 		}
+	}
+}
+
+// The embedded configuration challenges with what digest.Server offers by
+// default, MD5 alone: deployed MD5-only clients (sipsak 0.9.8.1, baresip
+// 1.0.0) fail on any other challenge (see digest.Server.Algorithms;
+// interop.TestBaresipRegister and TestSipsak check them for real).
+func TestDefaultDigest(t *testing.T) {
+	st, err := parseConf(defaultConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serverConfig(st, stdio{in: strings.NewReader(""), out: io.Discard, err: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Algorithms, digest.DefaultAlgorithms) {
+		t.Errorf("default.conf offers %v, digest.Server by default %v", cfg.Algorithms, digest.DefaultAlgorithms)
 	}
 }

@@ -139,9 +139,10 @@ func (m *Memory) reply(now effects.Time, ev effects.Event, out []effects.Effect)
 }
 
 // Lookup returns the live bindings of aor, sorted by q: a proxy's target
-// set.
+// set. aor may be a Request-URI: it is named as the registrar stores it
+// (Registrar.AOR: a served domain on the server's own port is the domain).
 func (m *Memory) Lookup(now effects.Time, aor uri.URI) []location.Binding {
-	return m.bindings().Lookup(now, aor)
+	return m.bindings().Lookup(now, m.Registrar.bare(aor))
 }
 
 // Expire releases the bindings expired at now (call it when Timer fires)

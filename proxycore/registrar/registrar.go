@@ -41,7 +41,9 @@
 //  4. The authenticated user must be allowed to register the To address
 //     (Config.Authorize; by default the user parts must match): else 403.
 //  5. The To URI, in canonical form (location.Canonical), is the address
-//     of record; not a sip/sips URI of a served domain: 404.
+//     of record, without its port when that is one of the server's own
+//     (Config.Ports) on a served domain (Registrar.AOR); not a sip/sips
+//     URI of a served domain: 404.
 //  6. Contacts: "*" only alone and with Expires: 0, else 400; each
 //     contact's expiry is its expires parameter, else the Expires header
 //     field, else DefaultExpires; an expiry above zero and below
@@ -64,6 +66,7 @@ package registrar
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +102,15 @@ type Config struct {
 	// Domains are the hosts the registrar serves, compared
 	// case-insensitively; empty serves any.
 	Domains []string
+	// Ports are the ports the server listens on (the proxy's Config.Port
+	// and Config.Ports when it embeds the registrar). On a served domain,
+	// the server's own port names the domain itself: an address of
+	// record at one of these ports is the one without a port, so
+	// sip:alice@example.com:5060 and sip:alice@example.com are stored and
+	// looked up (Memory.Lookup) as one. An AOR at any other port stays a
+	// distinct one. Nil means the default port of the URI's scheme: 5060
+	// for sip, 5061 for sips. See AOR.
+	Ports []uint16
 	// Auth, when set, authenticates every REGISTER with digest (step 3).
 	Auth *digest.Server
 	// Authorize reports whether the authenticated user may register aor
@@ -238,6 +250,39 @@ func (r *Registrar) Serves(u uri.URI) bool {
 	return false
 }
 
+// AOR returns the address of record u names, in canonical form
+// (location.Canonical, RFC 3261 §10.3 step 5), the port dropped when the
+// host is a served domain and the port one of the server's own
+// (Config.Ports): that is how the registrar stores it, and how a lookup
+// of a Request-URI must name it.
+func (r *Registrar) AOR(u uri.URI) (uri.URI, error) {
+	aor, err := location.Canonical(u)
+	if err != nil {
+		return aor, err
+	}
+	return r.bare(aor), nil
+}
+
+// bare returns u without its port when it names a served domain on one of
+// the server's own ports.
+func (r *Registrar) bare(u uri.URI) uri.URI {
+	if u.Port != 0 && r.Serves(u) && r.ownPort(u) {
+		u.Port = 0
+	}
+	return u
+}
+
+// ownPort reports whether u's port is one the server listens on.
+func (r *Registrar) ownPort(u uri.URI) bool {
+	if r.cfg.Ports == nil {
+		if u.Scheme == uri.SIPS {
+			return u.Port == 5061
+		}
+		return u.Port == 5060
+	}
+	return slices.Contains(r.cfg.Ports, u.Port)
+}
+
 // Len returns the number of REGISTERs pending.
 func (r *Registrar) Len() int { return len(r.pending) }
 
@@ -283,8 +328,8 @@ func (r *Registrar) start(now effects.Time, id uint64, p *pending, out []effects
 	}
 	if bad := r.unsupported(p.req); len(bad) > 0 {
 		resp := r.response(p, 420, "")
-		if resp != nil {
-			message.Add(resp, bad...)
+		if resp != nil && message.Add(resp, bad...) != nil {
+			resp = r.response(p, 400, "Bad Request (malformed Require)")
 		}
 		return r.respond(id, p, resp, out)
 	}
@@ -389,15 +434,15 @@ func (r *Registrar) authorized(now effects.Time, id uint64, p *pending, out []ef
 	if p.authed && !r.mayRegister(p.user.Username, to) {
 		return r.respond(id, p, r.response(p, 403, "Forbidden (not allowed to register this address)"), out)
 	}
-	aor, err := location.Canonical(to)
+	aor, err := r.AOR(to)
 	if err != nil || !r.Serves(aor) {
 		return r.respond(id, p, r.response(p, 404, "Not Found (address of record not served)"), out)
 	}
 	p.aor, p.key = aor, aor.String()
 	if code, reason := r.contacts(now, p); code != 0 {
 		resp := r.response(p, code, reason)
-		if code == 423 && resp != nil {
-			message.Set(resp, header.MinExpires(seconds(r.cfg.MinExpires)))
+		if code == 423 && resp != nil && message.Set(resp, header.MinExpires(seconds(r.cfg.MinExpires))) != nil {
+			resp = r.response(p, 500, "")
 		}
 		return r.respond(id, p, resp, out)
 	}

@@ -1,6 +1,8 @@
 package registrar
 
 import (
+	"errors"
+
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
@@ -17,14 +19,22 @@ func (r *Registrar) response(p *pending, code int, reason string) *message.Messa
 	return resp
 }
 
-// challenge builds a 401 with one challenge per algorithm (step 3).
+// challenge builds a 401 with one challenge per algorithm (step 3), each
+// in its own WWW-Authenticate field (RFC 8760 §2.3, RFC 3261 §7.3.1). A
+// challenge that cannot be written (a realm the grammar refuses) is a
+// misconfiguration: 500, rather than a 401 missing challenges.
 func (r *Registrar) challenge(now effects.Time, p *pending, stale bool) *message.Message {
 	resp := r.response(p, 401, "")
 	if resp == nil {
 		return nil
 	}
-	for _, ch := range r.cfg.Auth.Challenge(now, stale, "") {
-		resp.Add("WWW-Authenticate", string(ch.AppendTo(nil)))
+	chs := r.cfg.Auth.Challenge(now, stale, "")
+	vals := make([]header.WWWAuthenticate, len(chs))
+	for i, ch := range chs {
+		vals[i] = header.WWWAuthenticate{Challenge: ch}
+	}
+	if err := message.Add(resp, vals...); err != nil || len(vals) == 0 {
+		return r.response(p, 500, "Server Internal Error (no digest challenge could be written)")
 	}
 	return resp
 }
@@ -33,7 +43,9 @@ func (r *Registrar) challenge(now effects.Time, p *pending, stale bool) *message
 func (r *Registrar) unavailable(p *pending, reason string) *message.Message {
 	resp := r.response(p, 503, reason)
 	if resp != nil {
-		message.Set(resp, header.RetryAfter{Delta: r.cfg.RetryAfter})
+		if err := message.Set(resp, header.RetryAfter{Delta: r.cfg.RetryAfter}); err != nil {
+			return r.response(p, 500, "")
+		}
 	}
 	return resp
 }
@@ -45,26 +57,35 @@ func (r *Registrar) ok(now effects.Time, p *pending) *message.Message {
 	if resp == nil {
 		return nil
 	}
+	// A value the message refuses would leave the 200 short of what it
+	// must say (a binding, the Path): 500 instead. The bindings were
+	// stored; the client's retry gets the full answer.
+	var err error // errors.Join of nils allocates nothing
 	if len(p.result) > 0 {
 		cs := make([]header.Contact, len(p.result))
 		for i := range p.result {
 			cs[i] = p.result[i].ContactAt(now)
 		}
-		message.Set(resp, cs...)
+		err = errors.Join(err, message.Set(resp, cs...))
 	}
 	if len(p.paths) > 0 && r.supports("path") && message.HasToken(p.req, "Supported", "path") {
-		message.Set(resp, p.paths...)
+		err = errors.Join(err, message.Set(resp, p.paths...))
 	}
 	if p.outbound {
-		message.Set(resp, header.Require("outbound"))
+		err = errors.Join(err, message.Set(resp, header.Require("outbound")))
 		if r.cfg.FlowTimer > 0 {
-			message.Set(resp, header.FlowTimer(seconds(r.cfg.FlowTimer)))
+			err = errors.Join(err, message.Set(resp, header.FlowTimer(seconds(r.cfg.FlowTimer))))
 		}
 	}
 	if p.authed {
-		if info, err := r.cfg.Auth.AuthenticationInfo(p.cred, p.user, nil); err == nil {
-			message.Set(resp, info)
+		// Authentication-Info is optional (RFC 7616 §3.5): credentials
+		// it cannot be computed for leave it out.
+		if info, infoErr := r.cfg.Auth.AuthenticationInfo(p.cred, p.user, nil); infoErr == nil {
+			err = errors.Join(err, message.Set(resp, info))
 		}
+	}
+	if err != nil {
+		return r.response(p, 500, "Server Internal Error (response not built)")
 	}
 	return resp
 }

@@ -135,6 +135,8 @@ func TestSteps(t *testing.T) {
 			want: "200 <sip:bob@192.0.2.4>;expires=7200"},
 		{name: "step 2: unknown Require is 420 with Unsupported (§8.2.2.3)",
 			add: []string{"Require: foo, path", "Require: bar"}, want: "420 Unsupported:foo,bar"},
+		{name: "§20.32: a Require element that is no option tag cannot go in Unsupported: 400",
+			set: map[string]string{"raw": "Expires: 7200\r\nRequire: foo bar"}, want: "400"},
 		{name: "step 2: unknown Proxy-Require is 420 too",
 			add: []string{"Proxy-Require: foo"}, want: "420 Unsupported:foo"},
 		{name: "step 2: Proxy-Require ignored behind a proxy",
@@ -243,6 +245,55 @@ func TestAuthentication(t *testing.T) {
 			req.Set("CSeq", "1827 REGISTER")
 			if got := line(answer(t, m, now, req)); got != tc.want+" auth" && got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestChallengePerAlgorithm: the 401 carries one WWW-Authenticate field per
+// algorithm the digest.Server offers (RFC 8760 §2.3, RFC 3261 §7.3.1),
+// each of which the registrar accepts an answer to; by default MD5 alone.
+func TestChallengePerAlgorithm(t *testing.T) {
+	tests := []struct {
+		name string
+		algs []digest.Algorithm
+		want []string
+	}{
+		{"nil: MD5 alone", nil, []string{"MD5"}},
+		{"SHA-256 and MD5, strongest first", []digest.Algorithm{digest.MD5, digest.SHA256}, []string{"SHA-256", "MD5"}},
+		{"three", []digest.Algorithm{digest.SHA512_256, digest.MD5, digest.SHA256}, []string{"SHA-512-256", "SHA-256", "MD5"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, alg := range tc.want {
+				auth := &digest.Server{Realm: realm, Secret: []byte("0123456789abcdef0123"), Algorithms: tc.algs}
+				m := memory(t, registrar.Config{Auth: auth})
+				req := register(t, nil)
+				resp := answer(t, m, 0, req)
+				chs, err := message.All[header.WWWAuthenticate](resp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, ch := range chs {
+					got = append(got, ch.Algorithm())
+				}
+				if strings.Join(got, " ") != strings.Join(tc.want, " ") || len(resp.Values("WWW-Authenticate")) != len(tc.want) {
+					t.Fatalf("challenges %v (%d fields), want %v", got, len(resp.Values("WWW-Authenticate")), tc.want)
+				}
+				// Any of them may be answered.
+				c, err := digest.Authorize(chs[i].Challenge, digest.Credentials{Username: "bob", Password: "zanzibar"}, "REGISTER", req.RequestURI().String(), nil, "0a4f113b", 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req = req.Clone()
+				if err := message.Add(req, header.Authorization{Credentials: c}); err != nil {
+					t.Fatal(err)
+				}
+				req.Set("CSeq", "1827 REGISTER")
+				if got := answer(t, m, 0, req).StatusCode(); got != 200 {
+					t.Errorf("answered with %s: %d", alg, got)
+				}
 			}
 		})
 	}
@@ -364,5 +415,53 @@ func TestShared(t *testing.T) {
 	}
 	if _, err := registrar.NewShared(cfg, nil, nil); err == nil {
 		t.Error("NewShared without a store")
+	}
+}
+
+// TestOwnPorts: RFC 3261 §10.3 step 5 makes the To URI, canonical, the
+// address of record, and §19.1.4 makes a URI with a port differ from one
+// without; but on a served domain the server's own port (Config.Ports,
+// else the scheme's default) names the domain itself. Such an AOR is
+// stored without the port, and Memory.Lookup finds it by either form;
+// any other port stays a distinct AOR.
+func TestOwnPorts(t *testing.T) {
+	const d = realm
+	tests := []struct {
+		name       string
+		ports      []uint16
+		registered string // To
+		lookup     string // Memory.Lookup's URI
+		aor        string // the canonical AOR stored
+		found      bool
+	}{
+		{"registered bare, looked up on 5060 (default port)", nil, "sip:bob@" + d, "sip:bob@" + d + ":5060", "sip:bob@" + d, true},
+		{"registered on 5060, looked up bare", nil, "sip:bob@" + d + ":5060", "sip:bob@" + d, "sip:bob@" + d, true},
+		{"sips: 5061 is the default", nil, "sips:bob@" + d + ":5061", "sips:bob@" + d, "sips:bob@" + d, true},
+		{"sip on 5061 is another AOR by default", nil, "sip:bob@" + d + ":5061", "sip:bob@" + d, "sip:bob@" + d + ":5061", false},
+		{"another port stays distinct", nil, "sip:bob@" + d + ":5080", "sip:bob@" + d, "sip:bob@" + d + ":5080", false},
+		{"... and is found on itself", nil, "sip:bob@" + d + ":5080", "sip:bob@" + d + ":5080", "sip:bob@" + d + ":5080", true},
+		{"configured ports replace the default", []uint16{5070, 5072}, "sip:bob@" + d + ":5072", "sip:bob@" + d + ":5070", "sip:bob@" + d, true},
+		{"with configured ports 5060 is another port", []uint16{5070}, "sip:bob@" + d + ":5060", "sip:bob@" + d, "sip:bob@" + d + ":5060", false},
+		{"host case does not matter", nil, "sip:bob@BILOXI.example.com:5060", "sip:bob@biloxi.EXAMPLE.com", "sip:bob@" + d, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := memory(t, registrar.Config{Ports: tc.ports})
+			to := mustURI(tc.registered)
+			resp := answer(t, m, 0, register(t, map[string]string{"To": "<" + tc.registered + ">", "From": "<" + tc.registered + ">;tag=1"}))
+			if resp.StatusCode() != 200 {
+				t.Fatalf("REGISTER for %s: %s", tc.registered, line(resp))
+			}
+			aor, err := m.Registrar.AOR(to)
+			if err != nil || aor.String() != tc.aor {
+				t.Errorf("AOR(%s) = %s, %v; want %s", tc.registered, aor.String(), err, tc.aor)
+			}
+			if got := m.Store.Lookup(0, mustURI(tc.aor)); len(got) != 1 {
+				t.Errorf("stored under %s: %d bindings", tc.aor, len(got))
+			}
+			if got := m.Lookup(0, mustURI(tc.lookup)); (len(got) > 0) != tc.found {
+				t.Errorf("Lookup(%s) after registering %s: %d bindings, want found %v", tc.lookup, tc.registered, len(got), tc.found)
+			}
+		})
 	}
 }
