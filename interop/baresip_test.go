@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sansip/sansip/drivers/server"
+	"github.com/sansip/sansip/service"
 )
 
 // TestBaresipRegister registers baresip (Debian 12: baresip 1.0.0 on libre
@@ -26,7 +26,7 @@ import (
 func TestBaresipRegister(t *testing.T) {
 	baresip := need(t, "baresip")
 	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	s := startServer(t, func(c *server.Config) {
+	s := startServer(t, func(c *service.Config) {
 		c.Algorithms = nil // the default
 		c.Metrics = metricsAddr
 	})

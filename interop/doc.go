@@ -2,7 +2,7 @@
 // (SIPp, sipsak, baresip, Kamailio, tshark) against sansip on loopback.
 //
 // Each test starts what it needs: the sansip server in-process
-// (drivers/server) on free ports of 127.0.0.1, the other programs as child
+// (package service) on free ports of 127.0.0.1, the other programs as child
 // processes with bounded request counts and time limits; children are
 // killed when the test ends, whatever its outcome. A test whose program is
 // not installed is skipped, with the Debian package to install named in the

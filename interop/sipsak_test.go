@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sansip/sansip/drivers/server"
+	"github.com/sansip/sansip/service"
 )
 
 // TestSipsak sends sipsak's OPTIONS to the server (answered 200 by the
@@ -21,7 +21,7 @@ func TestSipsak(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args func(s srv, local int) []string
-		edit func(*server.Config)
+		edit func(*service.Config)
 	}{
 		{"options/udp", func(s srv, local int) []string {
 			return []string{"-s", "sip:" + s.hostport(), "-l", strconv.Itoa(local)}
@@ -35,7 +35,7 @@ func TestSipsak(t *testing.T) {
 		// The same with the default digest configuration (digest.Server's
 		// nil Algorithms, as serve's embedded one): sipsak 0.9.8.1
 		// answers only the first challenge and knows only MD5.
-		{"register-digest-default/udp", register, func(c *server.Config) { c.Algorithms = nil }},
+		{"register-digest-default/udp", register, func(c *service.Config) { c.Algorithms = nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sipsak := need(t, "sipsak")

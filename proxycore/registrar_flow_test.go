@@ -198,7 +198,7 @@ func TestLocationOwnPort(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The store itself is the location service, as in
-			// drivers/server: the proxy names the AOR as the
+			// package service: the proxy names the AOR as the
 			// registrar stored it.
 			p := n.addProxy("p", "127.0.0.1:5060", proxycore.Config{
 				Domains: []string{"127.0.0.1", "example.com"}, Ports: ports[1:],

@@ -260,7 +260,7 @@ const RegistrarTimer = effects.TimerID(1 << 61)
 
 // AddRegistrarProxy puts at addr a stateful proxy that is also the
 // registrar of reg.Domains, routing requests for them to the bindings
-// registered, as `sansip serve` composes them (drivers/server): a
+// registered, as `sansip serve` composed them before package dispatch: a
 // registrar.Memory over a location.Store, with users' passwords for digest
 // authentication when reg.Auth is set, whose expiry timer the proxy
 // routes. cfg.Domains defaults to reg.Domains; cfg.Location to the
