@@ -186,7 +186,7 @@ func (d Decision) Validate() error {
 	return nil
 }
 
-// Marks of the UA's ids and of the dispatcher's own timers (see the
+// Marks of the UA's ids and of the dispatcher's own timer (see the
 // package documentation).
 const (
 	uaMark  = 1 << 61
@@ -212,7 +212,17 @@ type Core struct {
 	// free are waiting records to reuse: a decision that comes at once
 	// costs no allocation.
 	free []*waiting
+	// deadlines are the waiting requests' deadlines in order (every
+	// request waits RouteTimeout): one timer, the sweep, is armed for the
+	// first, instead of a timer per request. Decided requests leave
+	// their entry to be skipped when it comes first.
+	deadlines []deadline
+	swept     int // entries of deadlines already handled
+	sweeping  bool
 }
+
+// sweepTimer is the dispatcher's one timer.
+const sweepTimer = effects.TimerID(ownMark)
 
 // waiting is a request waiting for its decision.
 type waiting struct {
@@ -222,18 +232,33 @@ type waiting struct {
 }
 
 // waitKey identifies a waiting request the way its transaction will be
-// (RFC 3261 §17.2.3; the RFC 2543 fields too, harmless for RFC 3261
-// requests): its retransmissions and its CANCEL find it.
+// (RFC 3261 §17.2.3): the top Via's branch and sent-by and the method,
+// and for an RFC 2543 request (no magic cookie) the Call-ID, From tag and
+// CSeq number too. Its retransmissions and its CANCEL find it.
 type waitKey struct {
-	branch, host, method, callID, fromTag string
-	port                                  uint16
-	seq                                   uint32
+	branch, host, method string
+	port                 uint16
+	legacy               legacyKey
+}
+
+type legacyKey struct {
+	callID, fromTag string
+	seq             uint32
 }
 
 func keyOf(m *message.Message, method string) waitKey {
 	v := m.TopVia()
-	return waitKey{branch: v.Branch(), host: v.Host, port: v.Port, method: method,
-		callID: m.CallID(), fromTag: m.FromTag(), seq: m.CSeq().Seq}
+	k := waitKey{branch: v.Branch(), host: v.Host, port: v.Port, method: method}
+	if !v.HasCookie() {
+		k.legacy = legacyKey{callID: m.CallID(), fromTag: m.FromTag(), seq: m.CSeq().Seq}
+	}
+	return k
+}
+
+// deadline is when a waiting request's decision is late.
+type deadline struct {
+	id uint64
+	at effects.Time
 }
 
 // New returns a Core for cfg.
@@ -308,8 +333,8 @@ func (c *Core) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
 		case in.Timer&uaMark != 0:
 			in.Timer &^= uaMark
 			return c.toUA(in, out)
-		case in.Timer&ownMark != 0 && in.Timer&proxyOwn == 0:
-			return c.late(in.Now, uint64(in.Timer&^ownMark), out)
+		case in.Timer == sweepTimer:
+			return c.sweep(in.Now, out)
 		}
 		return c.proxy.Handle(in, out)
 	case effects.SendFailed, effects.Resolved:
@@ -367,15 +392,15 @@ func (c *Core) received(in effects.Input, out []effects.Effect) []effects.Effect
 		}
 		return c.proxy.Handle(in, out)
 	}
+	if !c.cfg.Ask {
+		return c.proxy.Handle(in, out)
+	}
 	key := keyOf(m, method)
 	if c.byKey[key] != nil {
 		return out // a retransmission of a request waiting for its decision
 	}
 	if _, ok := c.proxy.Transactions().Match(m); ok {
 		return c.proxy.Handle(in, out) // a retransmission the proxy absorbs
-	}
-	if !c.cfg.Ask {
-		return c.proxy.Handle(in, out)
 	}
 	if len(c.pending) >= c.cfg.MaxPending {
 		d := proxycore.Decision{Code: 503, Reason: "Service Unavailable (too many requests waiting for routing)",
@@ -387,7 +412,11 @@ func (c *Core) received(in effects.Input, out []effects.Effect) []effects.Effect
 	w.id, w.in, w.key = c.nextID, in, key
 	c.pending[w.id] = w
 	c.byKey[key] = w
-	out = append(out, effects.Effect{Kind: effects.SetTimer, Timer: effects.TimerID(ownMark | w.id), After: c.cfg.RouteTimeout})
+	c.deadlines = append(c.deadlines, deadline{id: w.id, at: in.Now.Add(c.cfg.RouteTimeout)})
+	if !c.sweeping {
+		c.sweeping = true
+		out = append(out, effects.Effect{Kind: effects.SetTimer, Timer: sweepTimer, After: c.cfg.RouteTimeout})
+	}
 	return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.RouteRequest, ID: w.id, Msg: m, From: in.From}})
 }
 
@@ -446,11 +475,41 @@ func (c *Core) Route(now effects.Time, id uint64, d Decision, out []effects.Effe
 	return out, nil
 }
 
-// forget stops w waiting.
+// forget stops w waiting; its deadline is skipped when it comes (the
+// sweep stays armed: a decision given at once costs no timer).
 func (c *Core) forget(w *waiting, out []effects.Effect) []effects.Effect {
 	delete(c.pending, w.id)
 	delete(c.byKey, w.key)
-	return append(out, effects.Effect{Kind: effects.CancelTimer, Timer: effects.TimerID(ownMark | w.id)})
+	return out
+}
+
+// sweep answers the requests whose decision is late, and arms the sweep
+// for the next deadline of a request still waiting.
+func (c *Core) sweep(now effects.Time, out []effects.Effect) []effects.Effect {
+	c.sweeping = false
+	for c.swept < len(c.deadlines) {
+		d := c.deadlines[c.swept]
+		if c.pending[d.id] == nil {
+			c.swept++ // decided meanwhile
+			continue
+		}
+		if d.at > now {
+			break
+		}
+		c.swept++
+		out = c.late(now, d.id, out)
+	}
+	if c.swept == len(c.deadlines) || len(c.pending) == 0 {
+		c.deadlines, c.swept = c.deadlines[:0], 0
+		return out
+	}
+	if c.swept > len(c.deadlines)/2 {
+		// Keep the slice from growing: move what is left to the front.
+		n := copy(c.deadlines, c.deadlines[c.swept:])
+		c.deadlines, c.swept = c.deadlines[:n], 0
+	}
+	c.sweeping = true
+	return append(out, effects.Effect{Kind: effects.SetTimer, Timer: sweepTimer, After: c.deadlines[c.swept].at.Sub(now)})
 }
 
 // newWaiting returns a waiting record, reused when one is free.

@@ -15,10 +15,17 @@ import (
 // network with other cores (a proxy) gives the UA what it owns and the
 // rest elsewhere; a request outside any dialog that nobody owns is new.
 func (u *UA) Owns(m *message.Message) bool {
+	dialogs := len(u.byDialog) > 0 || len(u.subDlgs) > 0
+	if u.txns.Len() == 0 && !dialogs && len(u.origins) == 0 {
+		return false // nothing of the UA's: the common case beside a proxy
+	}
 	if _, ok := u.txns.Match(m); ok {
 		return true
 	}
 	if !m.IsRequest() {
+		if !dialogs {
+			return false
+		}
 		id := dialog.IDOf(m, true)
 		return u.byDialog[id] != nil || u.subDlgs[id] != nil
 	}
@@ -27,6 +34,9 @@ func (u *UA) Owns(m *message.Message) bool {
 	}
 	if m.ToTag() == "" {
 		return false
+	}
+	if !dialogs {
+		return m.Method() == "NOTIFY" && u.origins[originKey{m.CallID(), m.ToTag()}] != nil
 	}
 	id := dialog.IDOf(m, true)
 	if u.byDialog[id] != nil || u.subDlgs[id] != nil {

@@ -28,7 +28,8 @@ func main() {
 	udp := flag.String("udp", "127.0.0.1:5090", "UDP address to listen on")
 	procs := flag.Int("procs", 1, "processors (GOMAXPROCS); 0: all")
 	metrics := flag.String("metrics", "", "metrics address")
-	gcPercent := flag.Int("gc-percent", 400, "the garbage collector's target")
+	gcPercent := flag.Int("gc-percent", 0, "the garbage collector's target (0: the runtime's, as proxy.sh's sansip-1)")
+	pprof := flag.Bool("pprof", false, "serve /debug/pprof/ on the metrics address")
 	flag.Parse()
 	blocked := map[netip.Addr]bool{netip.MustParseAddr("192.0.2.66"): true}
 	gateway, _ := uri.Parse("sip:127.0.0.1:5099")
@@ -36,7 +37,7 @@ func main() {
 	defer stop()
 	err := service.Run(ctx, service.Config{
 		UDP: []string{*udp}, Domains: []string{"localhost"}, RecordRoute: true,
-		Procs: *procs, GCPercent: *gcPercent, Metrics: *metrics,
+		Procs: *procs, GCPercent: *gcPercent, Metrics: *metrics, Pprof: *pprof,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Route: func(r *service.Request) {
 			switch {
