@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "udp-portable-io", "dns", "log-level"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "cert", "key", "domain", "users", "digest", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "udp-portable-io", "dns", "log-level", "trace"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -194,6 +194,12 @@ func serverConfig(st map[string]string, sio stdio) (service.Config, error) {
 		return cfg, fmt.Errorf("log-level: %w", err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(sio.err, &slog.HandlerOptions{Level: level}))
+	// Failed authentications are logged (a line per failure, for
+	// fail2ban); with trace = true every message in and out too.
+	cfg.Middleware = []service.Middleware{service.LogAuthFailures(cfg.Logger)}
+	if st["trace"] == "true" {
+		cfg.Middleware = append(cfg.Middleware, service.Trace(cfg.Logger))
+	}
 	return cfg, nil
 }
 
