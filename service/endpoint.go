@@ -382,16 +382,9 @@ func (s *Service) Dial(ctx context.Context, target uri.URI, o DialOptions) (*Cal
 	if err := target.Validate(); err != nil {
 		return nil, fmt.Errorf("service: dial %s: %w", target.String(), err)
 	}
-	dest := o.Dest
-	if !dest.Addr.IsValid() {
-		p, code, err := s.nextHop(ctx, target)
-		if err != nil {
-			return nil, err
-		}
-		if code != 0 {
-			return nil, &CallError{Code: code, Reason: "no registered contact"}
-		}
-		dest = p
+	dest, err := s.dest(ctx, target, o.Dest)
+	if err != nil {
+		return nil, err
 	}
 	if o.SDP == nil && !o.NoOffer {
 		d, err := sdp.AnswerTo(nil, s.media())
@@ -403,7 +396,7 @@ func (s *Service) Dial(ctx context.Context, target uri.URI, o DialOptions) (*Cal
 	ls := s.shardOf()
 	c := &Call{svc: s, ls: ls, ruri: target, to: header.To{URI: target}, from: o.From, answered: make(chan struct{}), done: make(chan struct{}), local: o.SDP}
 	placed := make(chan error, 1)
-	err := s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
+	err = s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
 		var id ua.CallID
 		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
 			var err error
@@ -447,6 +440,23 @@ func (s *Service) Dial(ctx context.Context, target uri.URI, o DialOptions) (*Cal
 	case <-s.stopped:
 		return nil, ErrClosed
 	}
+}
+
+// dest is where a request of the local UA to target goes first: given,
+// or found (nextHop); an address of record with no reachable binding is a
+// *CallError (404, 480).
+func (s *Service) dest(ctx context.Context, target uri.URI, given effects.Peer) (effects.Peer, error) {
+	if given.Addr.IsValid() {
+		return given, nil
+	}
+	p, code, err := s.nextHop(ctx, target)
+	if err != nil {
+		return effects.Peer{}, err
+	}
+	if code != 0 {
+		return effects.Peer{}, &CallError{Code: code, Reason: "no registered contact"}
+	}
+	return p, nil
 }
 
 // wait waits until the service runs.
@@ -494,20 +504,13 @@ func (s *Service) Request(ctx context.Context, method string, target uri.URI, o 
 	if err := s.wait(ctx); err != nil {
 		return nil, err
 	}
-	dest := o.Dest
-	if !dest.Addr.IsValid() {
-		p, code, err := s.nextHop(ctx, target)
-		if err != nil {
-			return nil, err
-		}
-		if code != 0 {
-			return nil, &CallError{Code: code, Reason: "no registered contact"}
-		}
-		dest = p
+	dest, err := s.dest(ctx, target, o.Dest)
+	if err != nil {
+		return nil, err
 	}
 	res := make(chan requestResult, 1)
 	ls := s.shardOf()
-	err := s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
+	err = s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
 		var id uint64
 		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
 			var err error
