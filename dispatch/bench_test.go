@@ -224,3 +224,5 @@ func bench(b *testing.B, d *driver) {
 		b.SetBytes(int64(f.run(d)))
 	}
 }
+
+func seeded(n uint64) ident.Generator { return ident.Seeded(n) }
