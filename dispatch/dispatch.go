@@ -32,8 +32,10 @@
 // vocabulary (package effects). Their timer ids, send tags and lookup tags
 // would overlap (each core numbers its own), so the UA's are marked with
 // bit 61 on the way out and unmarked on the way back, and the
-// dispatcher's own timers use bit 60: txn keeps its ids below 2^60, and
-// the proxy marks its own with bit 63 and small kinds below bit 58.
+// dispatcher's own timer uses bit 60: txn keeps its ids below 2^60, and
+// the proxy marks its own with bit 63 and small kinds below bit 58. A
+// timer id the embedder gives a core (registrar.Memory.Timer) must keep
+// clear of bits 60 and 61: 1<<62 serves.
 //
 // A Core is not safe for concurrent use. It reads no clock and does no
 // I/O (DESIGN.md §1).
