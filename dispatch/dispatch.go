@@ -51,6 +51,7 @@ import (
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/parser"
 	"github.com/sansip/sansip/proxycore"
+	"github.com/sansip/sansip/txn"
 	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/ua/b2bua"
 )
@@ -193,9 +194,6 @@ func (d Decision) Validate() error {
 const (
 	uaMark  = 1 << 61
 	ownMark = 1 << 60
-	// proxyOwn is the proxy's own mark, which a dispatcher timer never
-	// has.
-	proxyOwn = 1 << 63
 )
 
 // Core is the dispatcher.
@@ -358,12 +356,7 @@ func (c *Core) received(in effects.Input, out []effects.Effect) []effects.Effect
 	m := in.Msg
 	if m == nil {
 		var err error
-		if in.From.Transport == effects.TCP || in.From.Transport == effects.TLS {
-			m, err = message.ParseStream(in.Data, c.cfg.Limits)
-		} else {
-			m, err = message.Parse(in.Data, c.cfg.Limits)
-		}
-		if err != nil {
+		if m, err = txn.ParseReceived(in.Data, in.From.Transport, c.cfg.Limits); err != nil {
 			// The proxy's transaction layer answers a malformed request
 			// statelessly (400, 505, 513) or drops it.
 			return c.proxy.Handle(in, out)
@@ -456,7 +449,7 @@ func (c *Core) Route(now effects.Time, id uint64, d Decision, out []effects.Effe
 	if err := d.Validate(); err != nil {
 		return out, err
 	}
-	out = c.forget(w, out)
+	c.forget(w)
 	in := w.in
 	in.Now = now
 	c.release(w)
@@ -479,10 +472,9 @@ func (c *Core) Route(now effects.Time, id uint64, d Decision, out []effects.Effe
 
 // forget stops w waiting; its deadline is skipped when it comes (the
 // sweep stays armed: a decision given at once costs no timer).
-func (c *Core) forget(w *waiting, out []effects.Effect) []effects.Effect {
+func (c *Core) forget(w *waiting) {
 	delete(c.pending, w.id)
 	delete(c.byKey, w.key)
-	return out
 }
 
 // sweep answers the requests whose decision is late, and arms the sweep
@@ -538,8 +530,7 @@ func (c *Core) late(now effects.Time, id uint64, out []effects.Effect) []effects
 	if w == nil {
 		return out
 	}
-	delete(c.pending, w.id)
-	delete(c.byKey, w.key)
+	c.forget(w)
 	in := w.in
 	in.Now = now
 	c.release(w)
@@ -552,7 +543,7 @@ func (c *Core) late(now effects.Time, id uint64, out []effects.Effect) []effects
 // cancelled (RFC 3261 §9.2): the proxy answers it 487, then the CANCEL
 // 200, both statefully.
 func (c *Core) cancelWaiting(cancel effects.Input, w *waiting, out []effects.Effect) []effects.Effect {
-	out = c.forget(w, out)
+	c.forget(w)
 	in, id := w.in, w.id
 	in.Now = cancel.Now
 	c.release(w)
@@ -595,22 +586,27 @@ func (c *Core) UACommand(now effects.Time, cmd func(u *ua.UA, out []effects.Effe
 func (c *Core) fromUA(now effects.Time, effs, out []effects.Effect) []effects.Effect {
 	for i := range effs {
 		e := effs[i]
-		switch e.Kind {
-		case effects.SetTimer, effects.CancelTimer:
-			e.Timer |= uaMark
-		case effects.Send, effects.Resolve:
-			e.Tag |= uaMark
-		case effects.Deliver:
+		if e.Kind == effects.Deliver {
 			ev := e.Event
-			bridged := ev.Kind == effects.CallIncoming && c.bridging != nil || c.b2b.Concerns(c.ua, ev)
-			if bridged {
+			if ev.Kind == effects.CallIncoming && c.bridging != nil || c.b2b.Concerns(c.ua, ev) {
 				out = c.fromBridge(c.b2b.Handle(now, c.ua, ev, nil), out)
 				continue
 			}
 		}
-		out = append(out, e)
+		out = append(out, markUA(e))
 	}
 	return out
+}
+
+// markUA marks an effect of the UA's: its timer id or its tag.
+func markUA(e effects.Effect) effects.Effect {
+	switch e.Kind {
+	case effects.SetTimer, effects.CancelTimer:
+		e.Timer |= uaMark
+	case effects.Send, effects.Resolve:
+		e.Tag |= uaMark
+	}
+	return e
 }
 
 // fromBridge translates the B2BUA's effects: its UA's effects are marked
@@ -620,12 +616,7 @@ func (c *Core) fromBridge(effs []b2bua.Effect, out []effects.Effect) []effects.E
 	for _, e := range effs {
 		x := e.Effect
 		if e.UA != nil {
-			switch x.Kind {
-			case effects.SetTimer, effects.CancelTimer:
-				x.Timer |= uaMark
-			case effects.Send, effects.Resolve:
-				x.Tag |= uaMark
-			}
+			x = markUA(x)
 		}
 		out = append(out, x)
 	}

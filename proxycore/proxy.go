@@ -277,13 +277,13 @@ func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []
 	if c.preset != nil {
 		d := *c.preset
 		c.preset = nil
-		return p.decided(now, c, d, out)
+		return p.decidedChecked(now, c, d, out)
 	}
 	if m.Has("Route") || m.ToTag() != "" || !p.self.responsible(m.RequestURI()) {
 		return p.decided(now, c, RequestURI(), out)
 	}
 	if p.cfg.Router != nil {
-		return p.decided(now, c, p.cfg.Router(m), out)
+		return p.decidedChecked(now, c, p.cfg.Router(m), out)
 	}
 	if p.cfg.Location != nil {
 		return p.decided(now, c, p.locate(now, m), out)
@@ -306,14 +306,22 @@ func (p *Proxy) Decide(now effects.Time, id uint64, d Decision, out []effects.Ef
 	if c.final {
 		return out, nil // cancelled meanwhile
 	}
-	return p.decided(now, c, d, out), nil
+	return p.decidedChecked(now, c, d, out), nil
 }
 
-// decided carries out a routing decision.
-func (p *Proxy) decided(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
+// decidedChecked carries out the application's routing decision (a
+// Router's, Decide's, HandleRouted's), answering 500 when it cannot be
+// carried out (Decision.Validate).
+func (p *Proxy) decidedChecked(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
 	if err := d.Validate(); err != nil {
 		return p.reply(now, c, 500, out)
 	}
+	return p.decided(now, c, d, out)
+}
+
+// decided carries out a routing decision: the application's, checked
+// (decidedChecked), or the proxy's own.
+func (p *Proxy) decided(now effects.Time, c *rctx, d Decision, out []effects.Effect) []effects.Effect {
 	if d.Code != 0 {
 		return p.replyDecision(now, c, d, out)
 	}

@@ -214,21 +214,13 @@ func (c *Call) Send(method, contentType string, body []byte) error {
 }
 
 // cmd queues a UA command for the call; its failure is logged.
-func (c *Call) cmd(f func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error)) error {
+func (c *Call) cmd(f uaCmd) error {
 	select {
 	case <-c.done:
 		return fmt.Errorf("service: call %s: %w", c.CallID(), ua.ErrNoCall)
 	default:
 	}
-	return c.svc.do(c.ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
-		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return f(now, u, out)
-		}, out)
-		if err != nil {
-			sh.logger().Info("call command refused", "call-id", c.CallID(), "err", err)
-		}
-		return out
-	})
+	return c.svc.uaDo(c.ls, "call command", f)
 }
 
 // event updates the call with one of its UA's events.
@@ -261,13 +253,9 @@ func (c *Call) event(sh *shard, ev effects.Event) {
 		c.mu.Lock()
 		local := c.local
 		c.mu.Unlock()
-		out, err := sh.core.UACommand(sh.s.rt.Now(), func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return u.Accept(sh.s.rt.Now(), c.id, local, out)
-		}, nil)
-		if err != nil {
-			sh.logger().Info("re-INVITE not accepted", "call-id", c.CallID(), "err", err)
-		}
-		sh.exec(out)
+		sh.uaNow("re-INVITE acceptance", func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.Accept(now, c.id, local, out)
+		})
 	case effects.CallFailed:
 		reason := ""
 		if ev.Msg != nil {
@@ -312,10 +300,9 @@ func (sh *shard) incomingCall(ev effects.Event) {
 	}
 	sh.calls[c.id] = c
 	if sh.s.cfg.OnCall == nil {
-		out, _ := sh.core.UACommand(sh.s.rt.Now(), func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return u.Reject(sh.s.rt.Now(), c.id, 480, out)
-		}, nil)
-		sh.exec(out)
+		sh.uaNow("call rejection", func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.Reject(now, c.id, 480, out)
+		})
 		return
 	}
 	sh.callback(func() { sh.s.cfg.OnCall(c) })
@@ -342,10 +329,9 @@ func (sh *shard) uaEvent(ev effects.Event) {
 		}
 	case effects.ReferIncoming:
 		// Transfers of the local UA's calls are not taken (603).
-		out, _ := sh.core.UACommand(sh.s.rt.Now(), func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return u.RejectSubscription(sh.s.rt.Now(), ev.ID, 603, out)
-		}, nil)
-		sh.exec(out)
+		sh.uaNow("REFER rejection", func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.RejectSubscription(now, ev.ID, 603, out)
+		})
 	default:
 		if c := sh.calls[ev.ID]; c != nil && ev.Kind >= effects.CallIncoming && ev.Kind <= effects.MediaStopped {
 			c.event(sh, ev)
@@ -577,15 +563,8 @@ func (r *IncomingRequest) Call() *Call { return r.call }
 // Reply answers the request with code and options (a body, more header
 // fields).
 func (r *IncomingRequest) Reply(code int, o ua.ReplyOptions) error {
-	return r.svc.do(r.ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
-		delete(sh.incoming, r.id)
-		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return u.Reply(now, r.id, code, o, out)
-		}, out)
-		if err != nil {
-			sh.logger().Info("reply refused", "method", r.method, "err", err)
-		}
-		return out
+	return r.svc.uaDo(r.ls, r.method+" reply", func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+		return u.Reply(now, r.id, code, o, out)
 	})
 }
 
@@ -594,10 +573,9 @@ func (sh *shard) incomingRequest(ev effects.Event) {
 	r := &IncomingRequest{svc: sh.s, ls: sh.ls, id: ev.ID, msg: m, call: sh.calls[ev.Ref], method: m.Method(),
 		from: m.From(), body: []byte(m.Body())}
 	if sh.s.cfg.OnRequest == nil {
-		out, _ := sh.core.UACommand(sh.s.rt.Now(), func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return u.Reply(sh.s.rt.Now(), ev.ID, 501, ua.ReplyOptions{}, out)
-		}, nil)
-		sh.exec(out)
+		sh.uaNow("reply", func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.Reply(now, ev.ID, 501, ua.ReplyOptions{}, out)
+		})
 		return
 	}
 	sh.callback(func() { sh.s.cfg.OnRequest(r) })
@@ -660,16 +638,8 @@ func (s *Subscription) Notify(state string, body []byte) error {
 	})
 }
 
-func (s *Subscription) cmd(f func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error)) error {
-	return s.svc.do(s.ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
-		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return f(now, u, out)
-		}, out)
-		if err != nil {
-			sh.logger().Info("subscription command refused", "event", s.event, "err", err)
-		}
-		return out
-	})
+func (s *Subscription) cmd(f uaCmd) error {
+	return s.svc.uaDo(s.ls, "subscription command", f)
 }
 
 func (s *Subscription) end(err error) {
@@ -688,10 +658,9 @@ func (sh *shard) incomingSubscription(ev effects.Event) {
 	sub := &Subscription{svc: sh.s, ls: sh.ls, id: ev.ID, msg: m, event: ename, from: m.From(), done: make(chan struct{})}
 	sh.subs[ev.ID] = sub
 	if sh.s.cfg.OnSubscribe == nil {
-		out, _ := sh.core.UACommand(sh.s.rt.Now(), func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
-			return u.RejectSubscription(sh.s.rt.Now(), ev.ID, 403, out)
-		}, nil)
-		sh.exec(out)
+		sh.uaNow("subscription rejection", func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+			return u.RejectSubscription(now, ev.ID, 403, out)
+		})
 		return
 	}
 	sh.callback(func() { sh.s.cfg.OnSubscribe(sub) })

@@ -236,12 +236,28 @@ func (r *Request) decide(d dispatch.Decision) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	if r.decided {
-		r.mu.Unlock()
+	if !r.reserve() {
 		return ErrDecided
 	}
+	return r.settle(d)
+}
+
+// reserve takes the right to decide, and reports false when the request
+// is decided already (or no longer waits).
+func (r *Request) reserve() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.decided {
+		return false
+	}
 	r.decided = true
+	return true
+}
+
+// settle gives the reserved decision d: kept for the end of the callback
+// when given during it, queued to the shard otherwise.
+func (r *Request) settle(d dispatch.Decision) error {
+	r.mu.Lock()
 	if r.inCB {
 		r.decision = &d
 		r.mu.Unlock()
@@ -269,13 +285,9 @@ func (r *Request) post(d dispatch.Decision) error {
 // needs no look-up that may block), else on a worker; a failed
 // computation answers 500.
 func (r *Request) later(quick bool, f func(ctx context.Context) (dispatch.Decision, error)) error {
-	r.mu.Lock()
-	if r.decided {
-		r.mu.Unlock()
+	if !r.reserve() {
 		return ErrDecided
 	}
-	r.decided = true
-	r.mu.Unlock()
 	run := func() {
 		ctx, cancel := context.WithTimeout(r.Context(), lookupTimeout)
 		d, err := f(ctx)
@@ -287,14 +299,7 @@ func (r *Request) later(quick bool, f func(ctx context.Context) (dispatch.Decisi
 			r.svc.cfg.Logger.Warn("routing decision failed", "method", r.method, "ruri", r.ruri.String(), "err", err)
 			d = dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 500, Reason: "Server Internal Error (routing failed)"}}
 		}
-		r.mu.Lock()
-		if r.inCB {
-			r.decision = &d
-			r.mu.Unlock()
-			return
-		}
-		r.mu.Unlock()
-		r.post(d)
+		r.settle(d)
 	}
 	if quick {
 		run()
@@ -322,8 +327,7 @@ func (sh *shard) route(ev effects.Event) {
 	m := ev.Msg
 	r := &Request{svc: sh.s, sh: sh, id: ev.ID, msg: m, method: m.Method(), ruri: m.RequestURI(),
 		from: m.From(), to: m.To(), callID: m.CallID(), source: ev.From, inCB: true}
-	fn := sh.s.routeFunc()
-	sh.callback(func() { fn(r) })
+	sh.callback(func() { sh.s.route(r) })
 	r.mu.Lock()
 	r.inCB = false
 	d := r.decision
@@ -345,7 +349,7 @@ func (sh *shard) route(ev effects.Event) {
 }
 
 // routeFunc is Config.Route wrapped by the middleware's Route hooks, the
-// first outermost.
+// first outermost (made once, by New).
 func (s *Service) routeFunc() func(*Request) {
 	fn := s.cfg.Route
 	if fn == nil {

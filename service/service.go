@@ -194,6 +194,7 @@ type Service struct {
 	next     atomic.Uint32 // round robin of Dial and Request over shards
 	store    Store
 	creds    Credentials
+	route    func(*Request) // Config.Route with the middleware's hooks
 	// counters
 	authFailures atomic.Uint64
 	ran          atomic.Bool
@@ -236,6 +237,7 @@ func New(cfg Config) (*Service, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore()
 	}
+	s.route = s.routeFunc()
 	if s.creds == nil && len(cfg.Users) > 0 {
 		s.creds = Users(cfg.Users)
 	}

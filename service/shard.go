@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,10 +37,9 @@ type shard struct {
 	// allow is the local UA's Allow, for a 405 of the application's.
 	allow string
 	// The handles of this shard: requests waiting for a decision, calls,
-	// requests the application answers, outgoing requests, subscriptions.
+	// outgoing requests, subscriptions.
 	routes   map[uint64]*Request
 	calls    map[ua.CallID]*Call
-	incoming map[uint64]*IncomingRequest
 	outgoing map[uint64]chan requestResult
 	subs     map[uint64]*Subscription
 	spare    effects.Buffers
@@ -59,8 +59,8 @@ type authAttempt struct {
 // newShard makes shard i's core (loop.Config.NewCore).
 func (s *Service) newShard(i int) loop.Core {
 	sh := &shard{s: s, idx: i, routes: map[uint64]*Request{}, calls: map[ua.CallID]*Call{},
-		incoming: map[uint64]*IncomingRequest{}, outgoing: map[uint64]chan requestResult{},
-		subs: map[uint64]*Subscription{}, authed: map[uint64]authAttempt{}}
+		outgoing: map[uint64]chan requestResult{},
+		subs:     map[uint64]*Subscription{}, authed: map[uint64]authAttempt{}}
 	sh.err = sh.init()
 	return sh
 }
@@ -104,7 +104,8 @@ func (sh *shard) init() error {
 		Gen: affine{gen: gen, s: s, shard: sh.idx}, Events: cfg.Events,
 	}
 	if cfg.OnRequest == nil {
-		uc.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER"}
+		// Nobody answers MESSAGE or INFO: the UA refuses them (405).
+		uc.Allow = slices.DeleteFunc(slices.Clone(ua.DefaultAllow), func(m string) bool { return m == "MESSAGE" || m == "INFO" })
 	}
 	dc := dispatch.Config{
 		Proxy: pc, UA: uc,
@@ -173,9 +174,34 @@ func (s *Service) event(ls *loop.Shard, ev effects.Event) {
 	}
 }
 
-// exec carries out effects of a command given on the shard.
-func (sh *shard) exec(out []effects.Effect) {
-	sh.ls.Exec(sh.s.rt.Now(), out)
+// uaCmd is a command of the local UA, as dispatch.Core.UACommand runs it.
+type uaCmd func(now effects.Time, u *ua.UA, out []effects.Effect) ([]effects.Effect, error)
+
+// uaNow runs a command on the local UA now, on the shard (from an event
+// handler), and carries out its effects; its failure is logged as what.
+func (sh *shard) uaNow(what string, cmd uaCmd) {
+	sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
+		return sh.uaRun(now, what, cmd, out)
+	})
+}
+
+// uaRun runs a command on the local UA and logs its failure as what.
+func (sh *shard) uaRun(now effects.Time, what string, cmd uaCmd, out []effects.Effect) []effects.Effect {
+	out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
+		return cmd(now, u, out)
+	}, out)
+	if err != nil {
+		sh.logger().Info(what+" refused", "err", err)
+	}
+	return out
+}
+
+// uaDo queues a command for the local UA of shard ls (from any
+// goroutine); its failure is logged as what.
+func (s *Service) uaDo(ls *loop.Shard, what string, cmd uaCmd) error {
+	return s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
+		return sh.uaRun(now, what, cmd, out)
+	})
 }
 
 // run runs a command on the shard with one of the shard's buffers and
@@ -259,7 +285,9 @@ func (sh *shard) credentials(ev effects.Event) {
 			return answer(sh, now, c, found, err, out)
 		})
 	}) {
-		sh.exec(answer(sh, sh.s.rt.Now(), digest.Credentials{}, false, ErrOverload, nil))
+		sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
+			return answer(sh, now, digest.Credentials{}, false, ErrOverload, out)
+		})
 	}
 }
 
@@ -330,7 +358,9 @@ func (sh *shard) storeCall(op func(ctx context.Context, now effects.Time) ([]loc
 			return answer(sh, now, bs, err, out)
 		})
 	}) {
-		sh.exec(answer(sh, sh.s.rt.Now(), nil, ErrOverload, nil))
+		sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
+			return answer(sh, now, nil, ErrOverload, out)
+		})
 	}
 }
 

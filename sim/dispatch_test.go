@@ -303,7 +303,6 @@ func TestDispatchWaiting(t *testing.T) {
 			}
 			w.srv.Inject(w.alice.Peer(), cancel.Bytes())
 		})
-		_ = id
 		if err := w.s.RunFor(3 * time.Second); err != nil {
 			t.Fatal(err)
 		}

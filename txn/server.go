@@ -7,6 +7,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/parser"
 )
 
 // received parses a message from the network and hands it to the server or
@@ -14,15 +15,8 @@ import (
 func (l *Layer) received(in effects.Input, out []effects.Effect) []effects.Effect {
 	m := in.Msg
 	var err error
-	switch {
-	case m != nil:
-		// Parsed by the caller (a dispatcher that looked at it first).
-	case in.From.Transport == effects.TCP || in.From.Transport == effects.TLS:
-		m, err = message.ParseStream(in.Data, l.cfg.Limits)
-	default:
-		// UDP datagrams, and WebSocket and SCTP messages, which carry one
-		// SIP message each (RFC 7118 §5): datagram rules.
-		m, err = message.Parse(in.Data, l.cfg.Limits)
+	if m == nil { // else parsed by the caller (a dispatcher that looked at it first)
+		m, err = ParseReceived(in.Data, in.From.Transport, l.cfg.Limits)
 	}
 	if err != nil {
 		// A malformed request is answered statelessly when it can be
@@ -37,6 +31,18 @@ func (l *Layer) received(in effects.Input, out []effects.Effect) []effects.Effec
 		return l.request(in.Now, m, in.From, out)
 	}
 	return l.response(m, in.From, out)
+}
+
+// ParseReceived parses a message received over tr as the layer does: by
+// stream rules over TCP and TLS (Content-Length required), by datagram
+// rules otherwise (UDP datagrams, and WebSocket and SCTP messages, which
+// carry one SIP message each, RFC 7118 §5). A caller that parses first
+// (effects.Input.Msg) parses the same way.
+func ParseReceived(data []byte, tr effects.Transport, lim *parser.Limits) (*message.Message, error) {
+	if tr == effects.TCP || tr == effects.TLS {
+		return message.ParseStream(data, lim)
+	}
+	return message.Parse(data, lim)
 }
 
 // request matches a request to a server transaction (§17.2.3) or creates

@@ -115,7 +115,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Allow == nil {
-		c.Allow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "INFO", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER"}
+		c.Allow = slices.Clone(DefaultAllow)
 	}
 	if c.Supported == nil {
 		c.Supported = []string{"100rel", "timer", "replaces"}
@@ -137,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultAllow are the methods a UA accepts when Config.Allow is nil.
+var DefaultAllow = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE", "PRACK", "INFO", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER"}
 
 // Errors from commands and the reasons calls end with, matchable with
 // errors.Is.
