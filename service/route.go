@@ -214,7 +214,7 @@ func (r *Request) Bridge(target uri.URI, o BridgeOptions) error {
 func (r *Request) Locate(aor uri.URI) error {
 	aor = r.svc.aor(aor)
 	return r.later(immediate(r.svc.store), func(ctx context.Context) (dispatch.Decision, error) {
-		bs, err := r.svc.store.Lookup(ctx, r.svc.rt.Now(), aor)
+		bs, err := r.svc.lookup(ctx, aor)
 		if err != nil {
 			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 503,
 				Headers: []Field{{Name: "Retry-After", Value: "5"}}}}, nil
@@ -289,7 +289,7 @@ func (r *Request) later(quick bool, f func(ctx context.Context) (dispatch.Decisi
 		return ErrDecided
 	}
 	run := func() {
-		ctx, cancel := context.WithTimeout(r.Context(), lookupTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), r.svc.cfg.StoreTimeout)
 		d, err := f(ctx)
 		cancel()
 		if err == nil {
@@ -389,7 +389,7 @@ func (sh *shard) callback(f func()) {
 // target's address, or a DNS answer (RFC 3263).
 func (s *Service) nextHop(ctx context.Context, target uri.URI) (effects.Peer, int, error) {
 	if s.servesDomain(target.Host) {
-		bs, err := s.store.Lookup(ctx, s.rt.Now(), s.aor(target))
+		bs, err := s.lookup(ctx, s.aor(target))
 		if err != nil {
 			return effects.Peer{}, 0, err
 		}

@@ -111,6 +111,12 @@ type Config struct {
 	Algorithms []digest.Algorithm
 	// Store holds the registrations; nil: a MemoryStore.
 	Store Store
+	// StoreTimeout bounds each call of Store and Credentials made on a
+	// worker (and a routing look-up made for Request.Locate or Bridge):
+	// past it the request is answered 503 with Retry-After; 0 means 2 s.
+	// When every worker is busy with a slow store, a request needing one
+	// gets the 503 at once.
+	StoreTimeout time.Duration
 	// RecordRoute keeps the proxy on the path of the dialogs it proxies
 	// (a Route decision may turn it off or on per request).
 	RecordRoute bool
@@ -193,6 +199,7 @@ type Service struct {
 	workers  sync.WaitGroup
 	next     atomic.Uint32 // round robin of Dial and Request over shards
 	store    Store
+	clock    wallClock // the store's clock
 	creds    Credentials
 	route    func(*Request) // Config.Route with the middleware's hooks
 	// counters
@@ -223,6 +230,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Drain <= 0 {
 		cfg.Drain = 5 * time.Second
+	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = 2 * time.Second
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
@@ -309,6 +319,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.rt = rt
+	s.clock = wallClock{epoch: time.Now().UnixNano() - int64(rt.Now())}
 	s.work = make(chan func(), 4*cfg.Workers)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	for range cfg.Workers {
@@ -337,7 +348,7 @@ func (s *Service) Run(ctx context.Context) error {
 			running = false
 		case <-expiry.C:
 			if x, ok := s.store.(Expirer); ok {
-				x.Expire(rt.Now())
+				x.Expire(s.clock.wall(rt.Now()))
 			}
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/dispatch"
@@ -258,7 +257,12 @@ func (sh *shard) credentials(ev effects.Event) {
 			a.found = found
 			sh.authed[id] = a
 		}
-		effs, err := sh.reg.Credentials(now, id, c, found && err == nil, nil)
+		var effs []effects.Effect
+		if err != nil {
+			effs, err = sh.reg.CredentialsFailed(now, id, err, nil)
+		} else {
+			effs, err = sh.reg.Credentials(now, id, c, found, nil)
+		}
 		if err != nil {
 			delete(sh.authed, id)
 			return out
@@ -278,7 +282,7 @@ func (sh *shard) credentials(ev effects.Event) {
 	}
 	ls := sh.ls
 	if !sh.s.async(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), sh.s.cfg.StoreTimeout)
 		c, found, err := lookup(ctx)
 		cancel()
 		sh.s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
@@ -294,8 +298,6 @@ func (sh *shard) credentials(ev effects.Event) {
 // maxAuthed bounds the REGISTERs followed for failed authentications.
 const maxAuthed = 10000
 
-// lookupTimeout bounds a look-up on a worker.
-const lookupTimeout = 5 * time.Second
 
 func (sh *shard) load(ev effects.Event) {
 	p, ok := sh.reg.Pending(ev.ID)
@@ -312,8 +314,8 @@ func (sh *shard) load(ev effects.Event) {
 		sh.noteResponses(effs)
 		return sh.core.Proxy().RegistrarEffects(now, effs, out)
 	}
-	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
-		return sh.s.store.Lookup(ctx, now, aor)
+	sh.storeCall(func(ctx context.Context) ([]location.Binding, error) {
+		return sh.s.lookup(ctx, aor)
 	}, answer)
 }
 
@@ -332,18 +334,17 @@ func (sh *shard) store(ev effects.Event) {
 		sh.noteResponses(effs)
 		return sh.core.Proxy().RegistrarEffects(now, effs, out)
 	}
-	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
-		return sh.s.store.Apply(ctx, now, aor, u)
+	sh.storeCall(func(ctx context.Context) ([]location.Binding, error) {
+		return sh.s.apply(ctx, aor, u)
 	}, answer)
 }
 
 // storeCall runs a store operation at once or on a worker, and its answer
 // on the shard.
-func (sh *shard) storeCall(op func(ctx context.Context, now effects.Time) ([]location.Binding, error),
+func (sh *shard) storeCall(op func(ctx context.Context) ([]location.Binding, error),
 	answer func(sh *shard, now effects.Time, bs []location.Binding, err error, out []effects.Effect) []effects.Effect) {
 	if immediate(sh.s.store) {
-		now := sh.s.rt.Now()
-		bs, err := op(context.Background(), now)
+		bs, err := op(context.Background())
 		sh.run(func(now effects.Time, out []effects.Effect) []effects.Effect {
 			return answer(sh, now, bs, err, out)
 		})
@@ -351,8 +352,8 @@ func (sh *shard) storeCall(op func(ctx context.Context, now effects.Time) ([]loc
 	}
 	ls := sh.ls
 	if !sh.s.async(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-		bs, err := op(ctx, sh.s.rt.Now())
+		ctx, cancel := context.WithTimeout(context.Background(), sh.s.cfg.StoreTimeout)
+		bs, err := op(ctx)
 		cancel()
 		sh.s.do(ls, func(sh *shard, now effects.Time, out []effects.Effect) []effects.Effect {
 			return answer(sh, now, bs, err, out)
@@ -381,8 +382,8 @@ func (sh *shard) locate(ev effects.Event) {
 		out, _ = p.Decide(now, id, d, out)
 		return out
 	}
-	sh.storeCall(func(ctx context.Context, now effects.Time) ([]location.Binding, error) {
-		return sh.s.store.Lookup(ctx, now, aor)
+	sh.storeCall(func(ctx context.Context) ([]location.Binding, error) {
+		return sh.s.lookup(ctx, aor)
 	}, answer)
 }
 

@@ -46,7 +46,9 @@ package transport
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -277,7 +279,7 @@ func New(cfg Config) *Transport {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Transport{
+	t := &Transport{
 		cfg:      cfg,
 		log:      log,
 		maxMsg:   maxMsg,
@@ -286,6 +288,14 @@ func New(cfg Config) *Transport {
 		byAddr:   map[flowKey]*conn{},
 		draining: make(chan struct{}),
 	}
+	// Connection ids start at a random point (below 2^62, never wrapping
+	// in practice): a flow recorded by an earlier run of the process or
+	// by another node (a binding in a persistent or shared location
+	// store) then never names one of this transport's connections.
+	var seed [8]byte
+	rand.Read(seed[:])
+	t.nextID.Store(binary.BigEndian.Uint64(seed[:]) >> 2)
+	return t
 }
 
 // Send sends one message, or a keep-alive, to the peer. The data is copied

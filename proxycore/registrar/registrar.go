@@ -52,8 +52,10 @@
 //  7. The bindings are loaded, the update merged by location.Merge (a
 //     REGISTER older than a binding it touches, same Call-ID and a CSeq not
 //     higher, fails with 500 as §10.3 step 7 says a failed update must) and
-//     stored; the store's failure is a 500 too, except too many bindings
-//     (403, retrying cannot help) and a full store (503 with Retry-After).
+//     stored; too many bindings are refused 403 (retrying cannot help),
+//     stored bindings that cannot be read 500, and any other failure of
+//     the store (down, too slow, full) 503 with Retry-After, as is a failed
+//     credentials look-up (CredentialsFailed).
 //  8. 200 (OK) lists every binding with its remaining expires, echoes Path
 //     when the client supports path (RFC 3327 §5.3), and for outbound
 //     registrations (RFC 5626 §6) says Require: outbound and Flow-Timer.
@@ -416,6 +418,18 @@ func (r *Registrar) Credentials(now effects.Time, id uint64, user digest.Credent
 	return r.respond(id, p, r.challenge(now, p, false), out), nil
 }
 
+// CredentialsFailed answers RegistrarCredentials for id when the look-up
+// failed (a database down or too slow): 503 with Retry-After, so that the
+// client tries again later or elsewhere (RFC 3261 §21.5.4) rather than
+// taking a 401 for a wrong password.
+func (r *Registrar) CredentialsFailed(now effects.Time, id uint64, lookupErr error, out []effects.Effect) ([]effects.Effect, error) {
+	p, err := r.expect(id, waitCredentials)
+	if err != nil {
+		return out, err
+	}
+	return r.respond(id, p, r.unavailable(p, "Service Unavailable (credentials look-up failed)"), out), nil
+}
+
 // expect returns the pending REGISTER id if it waits at stage s.
 func (r *Registrar) expect(id uint64, s stage) (*pending, error) {
 	p := r.pending[id]
@@ -462,14 +476,15 @@ func seconds(d time.Duration) uint32 { return uint32(d / time.Second) }
 
 // Bindings answers RegistrarLoad for id with the bindings of the address
 // of record (expired ones are ignored), or the error that kept the store
-// from reading them (answered 500).
+// from reading them (answered 503 with Retry-After; 500 when it wraps
+// location.ErrEncoding).
 func (r *Registrar) Bindings(now effects.Time, id uint64, current []location.Binding, loadErr error, out []effects.Effect) ([]effects.Effect, error) {
 	p, err := r.expect(id, waitLoad)
 	if err != nil {
 		return out, err
 	}
 	if loadErr != nil {
-		return r.respond(id, p, r.response(p, 500, "Server Internal Error (location service unavailable)"), out), nil
+		return r.respond(id, p, r.failure(p, loadErr), out), nil
 	}
 	merged, err := location.Merge(now, current, p.update, r.cfg.MaxBindings)
 	if err != nil {
@@ -500,7 +515,10 @@ func (r *Registrar) Stored(now effects.Time, id uint64, storeErr error, out []ef
 	return r.respond(id, p, r.ok(now, p), out), nil
 }
 
-// failure answers a failed update (step 7).
+// failure answers a failed load or update (step 7): the merge rules'
+// refusals as the package notes say, a store's stored bytes it cannot read
+// 500, and any other failure (a database down or too slow) 503 with
+// Retry-After: nothing was changed, and the client may try again.
 func (r *Registrar) failure(p *pending, err error) *message.Message {
 	switch {
 	case errors.Is(err, location.ErrOutOfOrder):
@@ -509,8 +527,10 @@ func (r *Registrar) failure(p *pending, err error) *message.Message {
 		return r.response(p, 403, "Forbidden (too many bindings)")
 	case errors.Is(err, location.ErrFull):
 		return r.unavailable(p, "Service Unavailable (location service full)")
+	case errors.Is(err, location.ErrEncoding):
+		return r.response(p, 500, "Server Internal Error (stored bindings unreadable)")
 	}
-	return r.response(p, 500, "Server Internal Error (location update failed)")
+	return r.unavailable(p, "Service Unavailable (location service)")
 }
 
 // deliver appends an event about id.

@@ -1,7 +1,9 @@
 package registrar_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -365,8 +367,10 @@ func TestErrors(t *testing.T) {
 	if _, err := r.Bindings(0, 2, nil, nil, nil); !errors.Is(err, registrar.ErrNoPending) {
 		t.Errorf("unknown handle: %v", err)
 	}
+	// A store that cannot be read is unavailable, not broken: 503 with
+	// Retry-After (RFC 3261 §21.5.4), nothing changed.
 	out, _ = r.Bindings(0, 1, nil, errors.New("db down"), nil)
-	if len(out) != 1 || out[0].Event.Code != 500 {
+	if len(out) != 1 || out[0].Event.Code != 503 || !out[0].Event.Msg.Has("Retry-After") {
 		t.Errorf("load error: %+v", out)
 	}
 	if _, err := registrar.New(registrar.Config{}); !errors.Is(err, registrar.ErrConfig) {
@@ -461,6 +465,76 @@ func TestOwnPorts(t *testing.T) {
 			}
 			if got := m.Lookup(0, mustURI(tc.lookup)); (len(got) > 0) != tc.found {
 				t.Errorf("Lookup(%s) after registering %s: %d bindings, want found %v", tc.lookup, tc.registered, len(got), tc.found)
+			}
+		})
+	}
+}
+
+// TestStoreFailures: how a failed load, store or credentials look-up is
+// answered (RFC 3261 §10.3 step 7 and §21.5.4): the merge rules' refusals
+// as before, unreadable stored bindings 500, and a store or credentials
+// database down or too slow 503 with Retry-After, so that the client
+// tries again rather than giving up or taking the failure for a wrong
+// password.
+func TestStoreFailures(t *testing.T) {
+	down := errors.New("connection refused")
+	tests := []struct {
+		name            string
+		loadErr, putErr error
+		credErr         bool
+		want            int
+		retryAfter      bool
+	}{
+		{name: "load: store down", loadErr: down, want: 503, retryAfter: true},
+		{name: "load: unreadable", loadErr: fmt.Errorf("x: %w", location.ErrEncoding), want: 500},
+		{name: "store: down", putErr: down, want: 503, retryAfter: true},
+		{name: "store: timeout", putErr: context.DeadlineExceeded, want: 503, retryAfter: true},
+		{name: "store: out of order", putErr: location.ErrOutOfOrder, want: 500},
+		{name: "store: too many bindings", putErr: location.ErrTooManyBindings, want: 403},
+		{name: "store: full", putErr: location.ErrFull, want: 503, retryAfter: true},
+		{name: "credentials: database down", credErr: true, want: 503, retryAfter: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := registrar.Config{Domains: []string{"biloxi.example.com"}, Gen: ident.Seeded(1)}
+			if tc.credErr {
+				cfg.Auth = authServer()
+			}
+			r, err := registrar.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := register(t, nil)
+			out, err := r.Handle(0, 1, req, bobPeer, nil)
+			if err != nil || len(out) != 1 {
+				t.Fatalf("%v %+v", err, out)
+			}
+			if tc.credErr {
+				// The first REGISTER is challenged; the answer to it asks
+				// for the credentials, whose look-up fails.
+				req = authorize(t, req, out[0].Event.Msg, "bob", "zanzibar", 1)
+				if out, err = r.Handle(0, 2, req, bobPeer, nil); err != nil || out[0].Event.Kind != effects.RegistrarCredentials {
+					t.Fatalf("%v %+v", err, out)
+				}
+				out, err = r.CredentialsFailed(0, 2, down, nil)
+			} else {
+				out, err = r.Bindings(0, 1, nil, tc.loadErr, nil)
+				if err == nil && tc.loadErr == nil {
+					if len(out) != 1 || out[0].Event.Kind != effects.RegistrarStore {
+						t.Fatalf("%+v", out)
+					}
+					out, err = r.Stored(0, 1, tc.putErr, nil)
+				}
+			}
+			if err != nil || len(out) != 1 {
+				t.Fatalf("%v %+v", err, out)
+			}
+			resp := out[0].Event.Msg
+			if resp.StatusCode() != tc.want || resp.Has("Retry-After") != tc.retryAfter {
+				t.Errorf("got %s (Retry-After %v), want %d (Retry-After %v)", resp.StartLine(), resp.Has("Retry-After"), tc.want, tc.retryAfter)
+			}
+			if r.Len() != 0 {
+				t.Errorf("%d REGISTERs left pending", r.Len())
 			}
 		})
 	}
