@@ -298,7 +298,6 @@ func (sh *shard) credentials(ev effects.Event) {
 // maxAuthed bounds the REGISTERs followed for failed authentications.
 const maxAuthed = 10000
 
-
 func (sh *shard) load(ev effects.Event) {
 	p, ok := sh.reg.Pending(ev.ID)
 	if !ok {
