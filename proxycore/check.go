@@ -265,7 +265,7 @@ var errRoute = errors.New("proxycore: malformed Route")
 // router wrote from our Record-Route is replaced by the last Route; our own
 // top Route is removed; a maddr naming us is stripped.
 func (s *self) preprocess(m *message.Message) error {
-	_, err := s.preprocessed(m, false)
+	_, _, err := s.preprocessed(m, false)
 	return err
 }
 
@@ -274,9 +274,11 @@ func (s *self) preprocess(m *message.Message) error {
 // otherwise). Removing our own top Route is done in place either way: it
 // changes nothing a response or a transaction reads from the request. A
 // stateful proxy keeps the request as received this way and pays for a
-// copy only when a strict router or a maddr needs one.
-func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, error) {
-	w := m
+// copy only when a strict router or a maddr needs one. user is the user
+// part of a Route of ours it removed, where a flow token is (RFC 5626
+// §5.3), "" when none had one.
+func (s *self) preprocessed(m *message.Message, copy bool) (w *message.Message, user string, err error) {
+	w = m
 	edit := func() *message.Message {
 		if copy && w == m {
 			w = m.Clone()
@@ -285,36 +287,36 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 	}
 	ru := m.RequestURI()
 	if !m.Has("Route") {
-		return w, s.stripMaddr(m, edit)
+		return w, "", s.stripMaddr(m, edit)
 	}
 	if !s.ours(ru) {
 		// The common case: only the top Routes matter.
-		if err := s.removeOurRoutes(w); err != nil {
-			return w, err
+		if user, err = s.removeOurRoutes(w); err != nil {
+			return w, "", err
 		}
-		return w, s.stripMaddr(w, edit)
+		return w, user, s.stripMaddr(w, edit)
 	}
 	routes, err := message.All[header.Route](m)
 	if err != nil {
-		return w, fmt.Errorf("%w: %w", errRoute, err)
+		return w, "", fmt.Errorf("%w: %w", errRoute, err)
 	}
 	if len(routes) > 0 && s.ours(ru) && ru.Params.Has("lr") {
 		last := routes[len(routes)-1]
 		rest := append([]header.Route(nil), routes[:len(routes)-1]...)
 		if err := edit().SetRequestURI(last.URI); err != nil {
-			return w, fmt.Errorf("proxycore: strict route: %w", err)
+			return w, "", fmt.Errorf("proxycore: strict route: %w", err)
 		}
 		if err := message.Set(w, rest...); err != nil {
-			return w, fmt.Errorf("proxycore: strict route: %w", err)
+			return w, "", fmt.Errorf("proxycore: strict route: %w", err)
 		}
 		routes = rest
 	}
 	if len(routes) > 0 && s.ours(routes[0].URI) {
-		if err := s.removeOurRoutes(w); err != nil {
-			return w, err
+		if user, err = s.removeOurRoutes(w); err != nil {
+			return w, "", err
 		}
 	}
-	return w, s.stripMaddr(w, edit)
+	return w, user, s.stripMaddr(w, edit)
 }
 
 // removeOurRoutes removes, in place, the top Route of m when it names this
@@ -322,21 +324,25 @@ func (s *self) preprocessed(m *message.Message, copy bool) (*message.Message, er
 // proxy that record-routed twice, changing transports (RFC 5658's double
 // Record-Route, recordRoute), finds both of its values on top of the
 // requests in the dialog, and must not route the request to itself with
-// the second.
-func (s *self) removeOurRoutes(m *message.Message) error {
+// the second. It returns the user part of a removed Route that had one
+// (a flow token).
+func (s *self) removeOurRoutes(m *message.Message) (user string, err error) {
 	for range 2 {
 		top, ok, err := message.First[header.Route](m)
 		if err != nil {
-			return fmt.Errorf("%w: %w", errRoute, err)
+			return user, fmt.Errorf("%w: %w", errRoute, err)
 		}
 		if !ok || !s.ours(top.URI) {
-			return nil
+			return user, nil
+		}
+		if top.URI.User != "" {
+			user = top.URI.User
 		}
 		if _, err := m.RemoveTopRoute(); err != nil {
-			return fmt.Errorf("proxycore: removing our Route: %w", err)
+			return user, fmt.Errorf("proxycore: removing our Route: %w", err)
 		}
 	}
-	return nil
+	return user, nil
 }
 
 // stripMaddr removes a maddr naming this proxy from the Request-URI

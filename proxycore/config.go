@@ -11,6 +11,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
+	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/txn"
 	"github.com/sansip/sansip/uri"
@@ -58,6 +59,14 @@ type Config struct {
 	// domains the proxy serves to the bindings of their address of record
 	// (RFC 3261 §16.5); see Proxy.locate.
 	Location Locator
+	// Flows, when set, makes the proxy the edge of its clients' flows
+	// (RFC 5626 §5.3): a request whose Route of ours carries a flow token
+	// of these Tokens goes out on that flow (the client's connection),
+	// unless it came in on it; a binding whose Path starts with such a
+	// URI of ours (FlowPath, given to the registrar) is reached on its
+	// flow directly. Several nodes sharing a location store reach a
+	// client connected to one of them this way.
+	Flows *flow.Tokens
 	// Ask makes the stateful proxy deliver ProxyRequest for each request
 	// that needs a routing decision and wait for Decide, when Router is
 	// nil.

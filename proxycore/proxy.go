@@ -269,11 +269,18 @@ func (p *Proxy) request(now effects.Time, ev effects.Event, out []effects.Effect
 func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []effects.Effect {
 	// c.req stays as received (responses are built from it); c.fwd is a
 	// copy only when the route preprocessing changes something.
-	m, err := p.self.preprocessed(c.req, true)
+	m, token, err := p.self.preprocessed(c.req, true)
 	if err != nil {
 		return p.reply(now, c, 400, out)
 	}
 	c.fwd = m
+	if token != "" && p.cfg.Flows != nil {
+		// RFC 5626 §5.3: our Route named a flow; the request goes out on
+		// it, unless it came in on it (then it is routed as usual).
+		if f, ok := p.cfg.Flows.Peer(token); ok && !sameFlow(f, c.from) {
+			return p.decided(now, c, ProxyTo(Target{URI: m.RequestURI(), Peer: f}), out)
+		}
+	}
 	if c.preset != nil {
 		d := *c.preset
 		c.preset = nil
@@ -293,6 +300,15 @@ func (p *Proxy) routeRequest(now effects.Time, c *rctx, out []effects.Effect) []
 		return append(out, effects.Effect{Kind: effects.Deliver, Event: effects.Event{Kind: effects.ProxyRequest, ID: c.srv, Msg: m, From: c.from}})
 	}
 	return p.decided(now, c, RequestURI(), out)
+}
+
+// sameFlow reports whether a and b are one flow: one connection, or one
+// address and transport for datagrams.
+func sameFlow(a, b effects.Peer) bool {
+	if a.Conn != 0 || b.Conn != 0 {
+		return a.Conn == b.Conn
+	}
+	return a.Addr == b.Addr && a.Transport == b.Transport
 }
 
 // Decide gives the request context id (from a ProxyRequest event) its

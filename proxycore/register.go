@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/txn"
@@ -122,9 +123,44 @@ func (p *Proxy) Located(ruri uri.URI, bindings []location.Binding) Decision {
 	}
 	targets := make([]Target, 0, len(bindings))
 	for i := range bindings {
-		targets = append(targets, BindingTarget(&bindings[i]))
+		targets = append(targets, p.Target(&bindings[i]))
 	}
 	return ProxyTo(targets...)
+}
+
+// Target is the target a location binding gives this proxy: BindingTarget,
+// except that a Path whose first URI is ours with a flow token of
+// Config.Flows (FlowPath) is the binding's flow, reached directly instead
+// of through ourselves (RFC 5626 §5.3). A first Path URI of ours whose
+// token is not (an earlier run's) is dropped: the contact is then reached
+// as a binding without that Path.
+func (p *Proxy) Target(b *location.Binding) Target {
+	t := BindingTarget(b)
+	if p.cfg.Flows == nil || len(t.Routes) == 0 || !p.self.ours(t.Routes[0]) {
+		return t
+	}
+	if f, ok := p.cfg.Flows.Peer(t.Routes[0].User); ok {
+		t.Peer = f
+	}
+	t.Routes = t.Routes[1:]
+	if len(t.Routes) == 0 {
+		t.Routes = nil
+	}
+	return t
+}
+
+// FlowPath returns the Path value that names this proxy and a client's
+// flow (RFC 5626 §5.2: our URI with the flow token as its user part,
+// "lr" and "ob"), for the registrar's Config.FlowPath; false without
+// Config.Flows.
+func (p *Proxy) FlowPath(f effects.Peer) (header.Path, bool) {
+	if p.cfg.Flows == nil {
+		return header.Path{}, false
+	}
+	u := p.self.rrURI(0)
+	u.User = p.cfg.Flows.Token(f)
+	u.Params = ";lr;ob"
+	return header.Path{URI: u}, true
 }
 
 // aor returns the address of record a Request-URI names for the location

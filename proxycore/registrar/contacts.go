@@ -40,6 +40,12 @@ func (r *Registrar) contacts(now effects.Time, p *pending) (int, string) {
 		}
 	}
 	p.paths = detachPaths(paths)
+	p.stored = p.paths
+	if r.cfg.FlowPath != nil {
+		if own, ok := r.cfg.FlowPath(p.from); ok {
+			p.stored = append([]header.Path{own}, p.paths...)
+		}
+	}
 	for _, c := range contacts {
 		b := r.binding(now, p, c, r.expires(c, uint32(exp), hasExp))
 		p.outbound = p.outbound || b.Outbound()
@@ -79,12 +85,12 @@ func (r *Registrar) binding(now effects.Time, p *pending, c header.Contact, e ti
 	}
 	b := location.Binding{
 		AOR: p.aor, Contact: detachContact(c), Q: q, Expires: now.Add(e), Updated: now,
-		Path: p.paths, Instance: c.Instance(), Flow: p.from,
+		Path: p.stored, Instance: c.Instance(), Flow: p.from,
 	}
 	// RFC 5626 §6: a reg-id is honoured when outbound is supported and the
 	// registrar is the first hop (no Path) or the edge proxy, which added
 	// the last Path value, marked it with "ob".
-	if id, ok := c.RegID(); ok && b.Instance != "" && r.supports("outbound") && firstHopOutbound(p.paths) {
+	if id, ok := c.RegID(); ok && b.Instance != "" && r.supports("outbound") && firstHopOutbound(p.stored) {
 		b.RegID = id
 	}
 	if e > 0 {

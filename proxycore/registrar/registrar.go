@@ -144,6 +144,16 @@ type Config struct {
 	RetryAfter uint32
 	// Gen makes To tags and flow tokens. Required.
 	Gen ident.Generator
+	// FlowPath, when set, is asked for each REGISTER about the flow it
+	// arrived on: a Path value naming this server and that flow (a URI of
+	// its own with a flow token, RFC 5626 §5.2) to put first in the
+	// bindings' Path (RFC 3327 §4.2 has the proxy nearest the registrar
+	// on top), or false for none. A server sharing its location store
+	// with other nodes gives its Path for connection-oriented flows: the
+	// other nodes then route a request for the binding through it, and it
+	// sends the request on the client's connection. The Path is stored,
+	// not echoed in the 200 (the client did not send it).
+	FlowPath func(flow effects.Peer) (header.Path, bool)
 }
 
 // Registrar is the REGISTER processing core.
@@ -172,7 +182,8 @@ type pending struct {
 	user     digest.Credentials // found for it
 	authed   bool
 	update   location.Update
-	paths    []header.Path
+	paths    []header.Path // the REGISTER's, echoed
+	stored   []header.Path // the bindings': FlowPath's, then paths
 	outbound bool // answer with Require: outbound
 	result   []location.Binding
 }

@@ -1,0 +1,168 @@
+package proxycore_test
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/ident"
+	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore"
+	"github.com/sansip/sansip/proxycore/flow"
+	"github.com/sansip/sansip/proxycore/location"
+	"github.com/sansip/sansip/proxycore/registrar"
+)
+
+// flowNode is a proxy and registrar of example.com at 192.0.2.10:5060 that
+// is the edge of its clients' flows (Config.Flows, registrar FlowPath),
+// over a location store it may share with another node.
+func flowNode(t *testing.T, store *location.Store, host string, key string) *proxycore.Proxy {
+	t.Helper()
+	tokens, err := flow.New([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *proxycore.Proxy
+	mem, err := registrar.NewMemory(registrar.Config{
+		Domains: []string{"example.com"}, Gen: ident.Seeded(5),
+		FlowPath: func(f effects.Peer) (header.Path, bool) {
+			if !f.Transport.Reliable() {
+				return header.Path{}, false
+			}
+			return p.FlowPath(f)
+		},
+	}, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = proxycore.New(proxycore.Config{
+		Gen: ident.Seeded(6), Host: host, Port: 5060, Domains: []string{"example.com"},
+		Registrar: mem, Location: mem.Lookup, Flows: tokens,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// feed gives p one received message and returns the messages it sends,
+// with where.
+func feed(t *testing.T, p *proxycore.Proxy, from effects.Peer, raw string) []effects.Effect {
+	t.Helper()
+	out := p.Handle(effects.Input{Kind: effects.Received, Data: []byte(raw), From: from}, nil)
+	var sent []effects.Effect
+	for _, e := range out {
+		if e.Kind == effects.Send {
+			if e.Msg != nil {
+				e.Data = e.Msg.Bytes()
+			}
+			sent = append(sent, e)
+		}
+	}
+	return sent
+}
+
+func flowRequest(method, ruri, branch string, extra ...string) string {
+	return method + " " + ruri + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK" + branch + "\r\n" +
+		"Max-Forwards: 70\r\n" + strings.Join(extra, "") +
+		"To: <sip:bob@example.com>\r\nFrom: <sip:alice@example.com>;tag=1\r\n" +
+		"Call-ID: " + branch + "@x\r\nCSeq: 1 " + method + "\r\nContent-Length: 0\r\n\r\n"
+}
+
+// TestFlowTokens: RFC 5626 §5.2 and §5.3 with RFC 3327 across two nodes
+// sharing one location store. Bob registers over TCP on node A, whose Path
+// (its own URI with a flow token) is stored first in his binding; A
+// reaches him on his connection (not by dialling his contact, which
+// nothing listens on); node B routes a request for him to A with that
+// Path as its Route, and A sends it on Bob's connection without routing
+// to itself; a request that comes in on Bob's flow, a forged token and a
+// token of another node are routed as usual.
+func TestFlowTokens(t *testing.T) {
+	store := &location.Store{}
+	a := flowNode(t, store, "192.0.2.10", "key of node A, 16+")
+	b := flowNode(t, store, "192.0.2.11", "key of node B, 16+")
+	bobFlow := effects.Peer{Addr: netip.MustParseAddrPort("198.51.100.7:40312"), Transport: effects.TCP, Conn: 77}
+	reg := "REGISTER sip:example.com SIP/2.0\r\n" +
+		"Via: SIP/2.0/TCP 10.0.0.2:5060;branch=z9hG4bKreg1\r\nMax-Forwards: 70\r\n" +
+		"To: <sip:bob@example.com>\r\nFrom: <sip:bob@example.com>;tag=r\r\nCall-ID: reg@x\r\nCSeq: 1 REGISTER\r\n" +
+		"Contact: <sip:bob@10.0.0.2:1;transport=tcp>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n"
+	sent := feed(t, a, bobFlow, reg)
+	if len(sent) != 1 || sent[0].To != bobFlow || !strings.HasPrefix(string(sent[0].Data), "SIP/2.0 200") {
+		t.Fatalf("REGISTER: %v", sent)
+	}
+	if strings.Contains(string(sent[0].Data), "Path:") {
+		t.Errorf("the 200 echoes a Path Bob did not send:\n%s", sent[0].Data)
+	}
+	bs := store.Lookup(0, mustURI("sip:bob@example.com"))
+	if len(bs) != 1 || len(bs[0].Path) != 1 {
+		t.Fatalf("binding %+v", bs)
+	}
+	path := bs[0].Path[0].URI
+	if path.Host != "192.0.2.10" || len(path.User) != flow.TokenLen || !path.Params.Has("lr") || !path.Params.Has("ob") {
+		t.Errorf("Path %s", path.String())
+	}
+	alice := effects.Peer{Addr: netip.MustParseAddrPort("192.0.2.50:5060"), Transport: effects.UDP}
+
+	// On A: the binding's own Path is its flow.
+	sent = feed(t, a, alice, flowRequest("MESSAGE", "sip:bob@example.com", "m1"))
+	if len(sent) != 1 || sent[0].To != bobFlow {
+		t.Fatalf("A: %v", sent)
+	}
+	if m := sent[0].Data; strings.Contains(string(m), "Route:") || !strings.HasPrefix(string(m), "MESSAGE sip:bob@10.0.0.2:1;transport=tcp ") {
+		t.Errorf("A sent:\n%s", m)
+	}
+
+	// On B: through A, the Path as the Route (RFC 3327 §5.3).
+	sent = feed(t, b, alice, flowRequest("MESSAGE", "sip:bob@example.com", "m2"))
+	if len(sent) != 1 || sent[0].To.Addr != netip.MustParseAddrPort("192.0.2.10:5060") {
+		t.Fatalf("B: %v", sent)
+	}
+	viaB := string(sent[0].Data)
+	route, ok, err := message.First[header.Route](mustParse(t, viaB))
+	if !ok || err != nil || route.URI.User != path.User {
+		t.Fatalf("B's request has Route %v %v:\n%s", route, err, viaB)
+	}
+	// A gets it from B and sends it on Bob's flow, its own Route gone.
+	fromB := effects.Peer{Addr: netip.MustParseAddrPort("192.0.2.11:5060"), Transport: effects.UDP}
+	sent = feed(t, a, fromB, viaB)
+	if len(sent) != 1 || sent[0].To != bobFlow {
+		t.Fatalf("A from B: %v", sent)
+	}
+	if strings.Contains(string(sent[0].Data), "Route:") {
+		t.Errorf("A forwarded its own Route:\n%s", sent[0].Data)
+	}
+
+	// Routed as usual (to the Request-URI, resolved): a request that
+	// came in on the flow itself, a forged token, another node's token.
+	tokenB := b.Config().Flows.Token(bobFlow)
+	forged := []byte(path.User)
+	forged[3] ^= 2
+	for name, tc := range map[string]struct {
+		from  effects.Peer
+		token string
+	}{
+		"on the flow itself": {bobFlow, path.User},
+		"forged token":       {fromB, string(forged)},
+		"another node's":     {fromB, tokenB},
+	} {
+		raw := flowRequest("MESSAGE", "sip:carol@203.0.113.9:5060", "x"+fmt.Sprint(len(name)),
+			"Route: <sip:"+tc.token+"@192.0.2.10:5060;lr;ob>\r\n")
+		sent = feed(t, a, tc.from, raw)
+		if len(sent) != 1 || sent[0].To.Addr != netip.MustParseAddrPort("203.0.113.9:5060") {
+			t.Errorf("%s: %v", name, sent)
+		}
+	}
+}
+
+func mustParse(t *testing.T, raw string) *message.Message {
+	t.Helper()
+	m, err := message.Parse([]byte(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
