@@ -386,7 +386,7 @@ func (s *Service) Dial(ctx context.Context, target uri.URI, o DialOptions) (*Cal
 		var id ua.CallID
 		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
 			var err error
-			id, out, err = u.Call(now, target, ua.CallOptions{From: o.From, Dest: dest, Body: o.SDP, LateAnswer: o.LateAnswer, Expires: o.Expires}, out)
+			id, out, err = u.Call(now, target, ua.CallOptions{From: o.From, Dest: dest.peer, Routes: dest.routes, Body: o.SDP, LateAnswer: o.LateAnswer, Expires: o.Expires}, out)
 			return out, err
 		}, out)
 		if err == nil {
@@ -431,18 +431,18 @@ func (s *Service) Dial(ctx context.Context, target uri.URI, o DialOptions) (*Cal
 // dest is where a request of the local UA to target goes first: given,
 // or found (nextHop); an address of record with no reachable binding is a
 // *CallError (404, 480).
-func (s *Service) dest(ctx context.Context, target uri.URI, given effects.Peer) (effects.Peer, error) {
+func (s *Service) dest(ctx context.Context, target uri.URI, given effects.Peer) (hop, error) {
 	if given.Addr.IsValid() {
-		return given, nil
+		return hop{peer: given}, nil
 	}
-	p, code, err := s.nextHop(ctx, target)
+	h, code, err := s.nextHop(ctx, target)
 	if err != nil {
-		return effects.Peer{}, err
+		return hop{}, err
 	}
 	if code != 0 {
-		return effects.Peer{}, &CallError{Code: code, Reason: "no registered contact"}
+		return hop{}, &CallError{Code: code, Reason: "no registered contact"}
 	}
-	return p, nil
+	return h, nil
 }
 
 // wait waits until the service runs.
@@ -500,7 +500,7 @@ func (s *Service) Request(ctx context.Context, method string, target uri.URI, o 
 		var id uint64
 		out, err := sh.core.UACommand(now, func(u *ua.UA, out []effects.Effect) ([]effects.Effect, error) {
 			var err error
-			id, out, err = u.Request(now, method, target, ua.RequestOptions{From: o.From, Dest: dest,
+			id, out, err = u.Request(now, method, target, ua.RequestOptions{From: o.From, Dest: dest.peer, Routes: dest.routes,
 				ContentType: o.ContentType, Body: o.Body, Fields: o.Fields, Contact: method != "MESSAGE"}, out)
 			return out, err
 		}, out)

@@ -14,7 +14,6 @@ import (
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/proxycore"
-	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/ua/b2bua"
 	"github.com/sansip/sansip/uri"
@@ -187,12 +186,12 @@ func (r *Request) Bridge(target uri.URI, o BridgeOptions) error {
 		from = header.From{Display: r.from.Display, URI: r.from.URI}
 	}
 	from.Params = from.Params.Without("tag")
-	mk := func(dest effects.Peer) dispatch.Decision {
+	mk := func(h hop) dispatch.Decision {
 		return dispatch.Decision{Action: dispatch.Bridge, Bridge: b2bua.Decision{Target: target,
-			Options: ua.CallOptions{Dest: dest, From: from, Expires: o.Expires}}}
+			Options: ua.CallOptions{Dest: h.peer, Routes: h.routes, From: from, Expires: o.Expires}}}
 	}
 	if o.Dest.Addr.IsValid() {
-		return r.decide(mk(o.Dest))
+		return r.decide(mk(hop{peer: o.Dest}))
 	}
 	_, numeric := addrPeer(target)
 	quick := r.svc.servesDomain(target.Host) && immediate(r.svc.store) || !r.svc.servesDomain(target.Host) && numeric
@@ -384,41 +383,71 @@ func (sh *shard) callback(f func()) {
 	f()
 }
 
+// hop is where a request of the local UA goes first: an address, and the
+// route set to preload (a binding's Path, RFC 3327 §5.3).
+type hop struct {
+	peer   effects.Peer
+	routes []header.Route
+}
+
 // nextHop finds where a request to target goes: a registered contact for
-// an address of record of one of the domains (code 404 when none), the
-// target's address, or a DNS answer (RFC 3263).
-func (s *Service) nextHop(ctx context.Context, target uri.URI) (effects.Peer, int, error) {
+// an address of record of one of the domains (code 404 when none, 480
+// when none is reachable), the target's address, or a DNS answer (RFC
+// 3263). A binding reached through another node (its Path) is reached
+// through it, with the Path as the route set; one on a flow of this node
+// on that flow.
+func (s *Service) nextHop(ctx context.Context, target uri.URI) (hop, int, error) {
 	if s.servesDomain(target.Host) {
 		bs, err := s.lookup(ctx, s.aor(target))
 		if err != nil {
-			return effects.Peer{}, 0, err
+			return hop{}, 0, err
 		}
+		p := s.rt.Shards()[0].Core().(*shard).core.Proxy()
 		for i := range bs {
-			if p, ok := peerOf(&bs[i]); ok {
-				return p, 0, nil
+			if h, ok := hopOf(p.Target(&bs[i])); ok {
+				return h, 0, nil
 			}
 		}
 		if len(bs) == 0 {
-			return effects.Peer{}, 404, nil
+			return hop{}, 404, nil
 		}
-		return effects.Peer{}, 480, nil
+		return hop{}, 480, nil
 	}
 	if p, ok := addrPeer(target); ok {
-		return p, 0, nil
+		return hop{peer: p}, 0, nil
 	}
 	if s.resolver == nil {
-		return effects.Peer{}, 0, fmt.Errorf("service: no DNS resolver for %s", target.Host)
+		return hop{}, 0, fmt.Errorf("service: no DNS resolver for %s", target.Host)
 	}
 	ts, err := s.resolver.ResolveURI(ctx, target)
 	if err != nil {
-		return effects.Peer{}, 0, fmt.Errorf("service: resolve %s: %w", target.Host, err)
+		return hop{}, 0, fmt.Errorf("service: resolve %s: %w", target.Host, err)
 	}
 	for _, t := range ts {
 		if t.Addr.IsValid() {
-			return effects.Peer{Addr: t.Addr, Transport: t.Transport}, 0, nil
+			return hop{peer: effects.Peer{Addr: t.Addr, Transport: t.Transport}}, 0, nil
 		}
 	}
-	return effects.Peer{}, 0, fmt.Errorf("service: resolve %s: no address", target.Host)
+	return hop{}, 0, fmt.Errorf("service: resolve %s: no address", target.Host)
+}
+
+// hopOf is the first hop to a binding's target (proxycore.Proxy.Target):
+// its flow, else its first route's address or its contact's, when an IP
+// address names it.
+func hopOf(t proxycore.Target) (hop, bool) {
+	if t.Peer.Addr.IsValid() {
+		return hop{peer: t.Peer}, true
+	}
+	if len(t.Routes) > 0 {
+		p, ok := addrPeer(t.Routes[0])
+		rs := make([]header.Route, len(t.Routes))
+		for i, u := range t.Routes {
+			rs[i] = header.Route{URI: u}
+		}
+		return hop{peer: p, routes: rs}, ok
+	}
+	p, ok := addrPeer(t.URI)
+	return hop{peer: p}, ok
 }
 
 // aor is the address of record the location service is asked about for
@@ -437,15 +466,6 @@ func (s *Service) servesDomain(host string) bool {
 		}
 	}
 	return false
-}
-
-// peerOf is where a binding is reached: its flow, or its contact's
-// address.
-func peerOf(b *location.Binding) (effects.Peer, bool) {
-	if p, ok := b.Direct(); ok {
-		return p, true
-	}
-	return addrPeer(b.Target())
 }
 
 // addrPeer is the address a URI names by IP address, with its transport

@@ -58,6 +58,7 @@ import (
 	"github.com/sansip/sansip/drivers/metrics"
 	"github.com/sansip/sansip/drivers/transport"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/sdp"
@@ -192,6 +193,7 @@ type Service struct {
 	host     string
 	port     uint16
 	secret   []byte
+	flows    *flow.Tokens // the node's flow tokens, shared by its shards
 	draining atomic.Bool
 	started  chan struct{} // closed once rt is set
 	stopped  chan struct{} // closed once the runtime stopped
@@ -298,6 +300,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.secret = make([]byte, 32)
 	fillRandom(s.secret)
+	key := make([]byte, 32)
+	fillRandom(key)
+	if s.flows, err = flow.New(key); err != nil {
+		s.tr.Shutdown(context.Background())
+		return fmt.Errorf("service: %w", err)
+	}
 	lcfg := loop.Config{
 		Shards:    cfg.Shards,
 		Transport: sender{s},

@@ -14,6 +14,7 @@ import (
 	"github.com/sansip/sansip/drivers/idgen"
 	"github.com/sansip/sansip/drivers/loop"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/proxycore"
 	"github.com/sansip/sansip/proxycore/location"
@@ -69,12 +70,20 @@ func (sh *shard) init() error {
 	gen := idgen.Crypto()
 	pc := proxycore.Config{
 		Gen: gen, Host: s.host, Port: s.port, Ports: s.ports(), Aliases: s.aliases(),
-		Domains: cfg.Domains, RecordRoute: cfg.RecordRoute,
+		Domains: cfg.Domains, RecordRoute: cfg.RecordRoute, Flows: s.flows,
 	}
 	if len(cfg.Domains) > 0 {
 		// The registrar names an address of record on one of the ports
 		// listened on as the bare domain, as the proxy looks it up.
-		rc := registrar.Config{Domains: cfg.Domains, Ports: append([]uint16{s.port}, s.ports()...), Gen: gen}
+		rc := registrar.Config{Domains: cfg.Domains, Ports: append([]uint16{s.port}, s.ports()...), Gen: gen,
+			// A client on a connection is reached through this node (its
+			// Path, with a flow token), from any node sharing the store.
+			FlowPath: func(f effects.Peer) (header.Path, bool) {
+				if !f.Transport.Reliable() || sh.core == nil {
+					return header.Path{}, false
+				}
+				return sh.core.Proxy().FlowPath(f)
+			}}
 		if s.creds != nil {
 			rc.Auth = &digest.Server{Realm: cfg.Domains[0], Secret: s.secret, Algorithms: cfg.Algorithms, AsGiven: true}
 		}
