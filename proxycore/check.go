@@ -463,14 +463,20 @@ func (s *self) via(tr effects.Transport, branch string) header.Via {
 // recordRoute adds the proxy's Record-Route to a request arriving over in
 // and leaving over out: twice when the transports differ (RFC 3261 §16.6
 // step 4, RFC 5658), each naming the transport of its side.
-func (s *self) recordRoute(m *message.Message, in, out effects.Transport) error {
+func (s *self) recordRoute(m *message.Message, in, out effects.Transport, user string) error {
 	if in == out || in == 0 || out == 0 {
-		return m.PrependRecordRoute(header.RecordRoute{URI: s.rrURI(0)})
+		return m.PrependRecordRoute(header.RecordRoute{URI: withUser(s.rrURI(0), user)})
 	}
-	if err := m.PrependRecordRoute(header.RecordRoute{URI: s.rrURI(in)}); err != nil {
+	if err := m.PrependRecordRoute(header.RecordRoute{URI: withUser(s.rrURI(in), user)}); err != nil {
 		return err
 	}
-	return m.PrependRecordRoute(header.RecordRoute{URI: s.rrURI(out)})
+	return m.PrependRecordRoute(header.RecordRoute{URI: withUser(s.rrURI(out), user)})
+}
+
+// withUser returns u with user as its user part (a flow token), or u.
+func withUser(u uri.URI, user string) uri.URI {
+	u.User = user
+	return u
 }
 
 // rrURI is the proxy's Record-Route URI, naming tr when not zero.

@@ -39,7 +39,7 @@ func flowNode(t *testing.T, store *location.Store, host string, key string) *pro
 		t.Fatal(err)
 	}
 	p, err = proxycore.New(proxycore.Config{
-		Gen: ident.Seeded(6), Host: host, Port: 5060, Domains: []string{"example.com"},
+		Gen: ident.Seeded(6), Host: host, Port: 5060, Domains: []string{"example.com"}, RecordRoute: true,
 		Registrar: mem, Location: mem.Lookup, Flows: tokens,
 	})
 	if err != nil {
@@ -112,7 +112,7 @@ func TestFlowTokens(t *testing.T) {
 	if len(sent) != 1 || sent[0].To != bobFlow {
 		t.Fatalf("A: %v", sent)
 	}
-	if m := sent[0].Data; strings.Contains(string(m), "Route:") || !strings.HasPrefix(string(m), "MESSAGE sip:bob@10.0.0.2:1;transport=tcp ") {
+	if m := sent[0].Data; strings.Contains(string(m), "\r\nRoute:") || !strings.HasPrefix(string(m), "MESSAGE sip:bob@10.0.0.2:1;transport=tcp ") {
 		t.Errorf("A sent:\n%s", m)
 	}
 
@@ -132,8 +132,22 @@ func TestFlowTokens(t *testing.T) {
 	if len(sent) != 1 || sent[0].To != bobFlow {
 		t.Fatalf("A from B: %v", sent)
 	}
-	if strings.Contains(string(sent[0].Data), "Route:") {
+	toBob := mustParse(t, string(sent[0].Data))
+	if routes, _ := message.All[header.Route](toBob); len(routes) != 0 {
 		t.Errorf("A forwarded its own Route:\n%s", sent[0].Data)
+	}
+	// A's Record-Route names Bob's flow: the requests of the dialog that
+	// come back through A from elsewhere go out on it (RFC 5626 §5.3).
+	rr, ok, err := message.First[header.RecordRoute](toBob)
+	if !ok || err != nil || rr.URI.Host != "192.0.2.10" {
+		t.Fatalf("Record-Route %v %v", rr, err)
+	}
+	if f, ok := a.Config().Flows.Peer(rr.URI.User); !ok || f != bobFlow {
+		t.Errorf("Record-Route %s names %v %v, want Bob's flow", rr.URI.String(), f, ok)
+	}
+	bye := flowRequest("BYE", "sip:bob@10.0.0.2:1;transport=tcp", "bye1", "Route: <"+rr.URI.String()+">\r\n")
+	if sent = feed(t, a, fromB, bye); len(sent) != 1 || sent[0].To != bobFlow {
+		t.Errorf("BYE from B: %v", sent)
 	}
 
 	// Routed as usual (to the Request-URI, resolved): a request that

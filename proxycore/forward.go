@@ -306,6 +306,25 @@ func (p *Proxy) resolved(in effects.Input, out []effects.Effect) []effects.Effec
 	return p.send(in.Now, b, next, m, out)
 }
 
+// flowUser is the user part of our Record-Route for a request from one
+// flow to another (RFC 5626 §5.3): with Config.Flows, the token of the
+// connection it goes out on when it was chosen (a client's flow), else of
+// the one it came in on; "" when neither is a connection. A request of the
+// dialog that comes back through us from elsewhere then goes out on that
+// connection (routeRequest), which is how a client behind a NAT, or on a
+// connection to another node, is reached again.
+func (p *Proxy) flowUser(from, to effects.Peer) string {
+	switch {
+	case p.cfg.Flows == nil:
+		return ""
+	case to.Conn != 0:
+		return p.cfg.Flows.Token(to)
+	case from.Conn != 0:
+		return p.cfg.Flows.Token(from)
+	}
+	return ""
+}
+
 // send sends the branch's request m (made by branchRequest, and now the
 // branch's own) to peer in a new client transaction: Record-Route and our
 // Via added (RFC 3261 §16.6 steps 4 and 8), Timer C started for an INVITE
@@ -313,7 +332,7 @@ func (p *Proxy) resolved(in effects.Input, out []effects.Effect) []effects.Effec
 func (p *Proxy) send(now effects.Time, b *branch, peer effects.Peer, m *message.Message, out []effects.Effect) []effects.Effect {
 	c := b.ctx
 	if c.recordRoutes(p.self.rr) && m.ToTag() == "" && m.Method() != "REGISTER" {
-		if err := p.self.recordRoute(m, c.from.Transport, peer.Transport); err != nil {
+		if err := p.self.recordRoute(m, c.from.Transport, peer.Transport, p.flowUser(c.from, peer)); err != nil {
 			return p.failed(now, b, 500, out)
 		}
 	}

@@ -167,7 +167,7 @@ func (s *self) forward(m *message.Message, from effects.Peer, t Target, pend *pe
 		tr = h.transport
 	}
 	if s.rr && m.ToTag() == "" && m.Method() != "ACK" && m.Method() != "CANCEL" && m.Method() != "REGISTER" {
-		if err := s.recordRoute(m, from.Transport, tr); err != nil {
+		if err := s.recordRoute(m, from.Transport, tr, ""); err != nil {
 			return out
 		}
 	}
