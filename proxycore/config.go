@@ -11,8 +11,8 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
-	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/txn"
 	"github.com/sansip/sansip/uri"
 )

@@ -58,9 +58,9 @@ import (
 	"github.com/sansip/sansip/drivers/metrics"
 	"github.com/sansip/sansip/drivers/transport"
 	"github.com/sansip/sansip/effects"
-	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/sdp"
 	"github.com/sansip/sansip/ua"
 )

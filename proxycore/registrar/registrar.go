@@ -184,7 +184,7 @@ type pending struct {
 	update   location.Update
 	paths    []header.Path // the REGISTER's, echoed
 	stored   []header.Path // the bindings': FlowPath's, then paths
-	outbound bool // answer with Require: outbound
+	outbound bool          // answer with Require: outbound
 	result   []location.Binding
 }
 
