@@ -329,3 +329,26 @@ func TestConcurrentSends(t *testing.T) {
 		t.Fatalf("%d connections dialled", n)
 	}
 }
+
+// TestConnIDOfAnotherAddress: a connection id that names a live
+// connection to another address (a flow recorded by an earlier run or
+// another node, in a shared location store) is not used: the message goes
+// to its address, never to the client the id happens to name here.
+func TestConnIDOfAnotherAddress(t *testing.T) {
+	a, as := start(t, Config{})
+	aAddr := must[netip.AddrPort](t)(a.ListenTCP("127.0.0.1:0"))
+	b, _ := start(t, Config{})
+	c, cs := start(t, Config{})
+	cAddr := must[netip.AddrPort](t)(c.ListenTCP("127.0.0.1:0"))
+	// b connects to a: a knows that connection by an id.
+	b.Send(effects.Peer{Addr: aAddr, Transport: effects.TCP}, sipMsg(1))
+	fromB := as.next(t).From
+	// A send to c's address carrying the id of b's connection goes to c.
+	a.Send(effects.Peer{Addr: cAddr, Transport: effects.TCP, Conn: fromB.Conn}, sipMsg(2))
+	if p := cs.next(t); !bytes.Equal(p.Data, sipMsg(2)) {
+		t.Fatalf("c got %q", p.Data)
+	}
+	if a.Stats().ConnsDialled != 1 {
+		t.Errorf("a dialled %d connections, want 1 (to c)", a.Stats().ConnsDialled)
+	}
+}

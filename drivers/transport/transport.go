@@ -372,7 +372,10 @@ func (t *Transport) connFor(to effects.Peer) (c *conn, fresh bool, err error) {
 		t.mu.Unlock()
 		return nil, false, ErrClosed
 	}
-	if c := t.conns[to.Conn]; c != nil && to.Conn != 0 && c.alive() {
+	// The connection id must name a live connection to the same address:
+	// an id recorded elsewhere (a binding from a shared or persistent
+	// store) never sends to someone else.
+	if c := t.conns[to.Conn]; c != nil && to.Conn != 0 && c.alive() && sameAddr(c.peer.Addr, to.Addr) {
 		t.mu.Unlock()
 		return c, false, nil
 	}
@@ -389,6 +392,11 @@ func (t *Transport) connFor(to effects.Peer) (c *conn, fresh bool, err error) {
 	// make one connection.
 	c, err = t.registerLocked(to, nil, true, false)
 	return c, err == nil, err
+}
+
+// sameAddr reports whether a connection's address is to's, or to has none.
+func sameAddr(conn, to netip.AddrPort) bool {
+	return !to.IsValid() || conn.Port() == to.Port() && conn.Addr().Unmap() == to.Addr().Unmap()
 }
 
 // register adds a connection to the tables, counting it against MaxConns

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +58,13 @@ func Marshal(bs []Binding) ([]byte, error) {
 		}
 		out[i] = s
 	}
-	return json.Marshal(out)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // <sip:…> as written, for redis-cli and bbolt's tools
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Unmarshal decodes what Marshal wrote; an error wraps ErrEncoding and
