@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/proxycore"
+	"github.com/sansip/sansip/proxycore/flow"
 	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/proxycore/registrar"
 	"github.com/sansip/sansip/txn"
@@ -56,14 +58,26 @@ func proxyConfig() proxycore.Config {
 // domain (RFC 3261 §10.3, §16.5), like sansip serve without users.
 func newProxy(t testing.TB) *proxyRun {
 	store := &location.Store{MaxAORs: 8, MaxBindings: 4}
-	reg, err := registrar.NewMemory(registrar.Config{Domains: []string{"example.com"}, Gen: ident.Seeded(3), MaxPending: 8}, store, nil)
+	// The proxy is the edge of its clients' connections (RFC 5626 flow
+	// tokens in its Path and Record-Route), as sansip serve is.
+	var p *proxycore.Proxy
+	flowPath := func(f effects.Peer) (header.Path, bool) {
+		if !f.Transport.Reliable() || p == nil {
+			return header.Path{}, false
+		}
+		return p.FlowPath(f)
+	}
+	reg, err := registrar.NewMemory(registrar.Config{Domains: []string{"example.com"}, Gen: ident.Seeded(3), MaxPending: 8, FlowPath: flowPath}, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg.Timer = registrarTimer
 	cfg := proxyConfig()
 	cfg.Registrar, cfg.Location = reg, reg.Lookup
-	p, err := proxycore.New(cfg)
+	if cfg.Flows, err = flow.New([]byte("fuzzing flow token key")); err != nil {
+		t.Fatal(err)
+	}
+	p, err = proxycore.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
