@@ -1,6 +1,7 @@
 package proxycore_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -147,7 +148,18 @@ func TestFlowTokens(t *testing.T) {
 	}
 	bye := flowRequest("BYE", "sip:bob@10.0.0.2:1;transport=tcp", "bye1", "Route: <"+rr.URI.String()+">\r\n")
 	if sent = feed(t, a, fromB, bye); len(sent) != 1 || sent[0].To != bobFlow {
-		t.Errorf("BYE from B: %v", sent)
+		t.Fatalf("BYE from B: %v", sent)
+	}
+	// Bob's connection is gone: the BYE cannot go out on it, and B gets
+	// 430 Flow Failed (RFC 5626 §5.3), not a 503 or a timeout.
+	var answered []string
+	for _, e := range a.Handle(effects.Input{Kind: effects.SendFailed, Tag: sent[0].Tag, Err: errors.New("connection closed")}, nil) {
+		if e.Kind == effects.Send && e.Msg != nil {
+			answered = append(answered, e.To.String()+" "+e.Msg.StartLine())
+		}
+	}
+	if len(answered) != 1 || answered[0] != fromB.String()+" SIP/2.0 430 Flow Failed" {
+		t.Errorf("after the flow failed, A sent %q", answered)
 	}
 
 	// Routed as usual (to the Request-URI, resolved): a request that

@@ -183,6 +183,12 @@ func (p *Proxy) txnEvent(now effects.Time, ev effects.Event, out []effects.Effec
 		}
 	case effects.TxnTransportError:
 		if b := p.clients[ev.ID]; b != nil {
+			if b.target.Peer.Conn != 0 {
+				// A client's own connection (a flow token, an outbound
+				// binding) is gone: 430 Flow Failed (RFC 5626 §5.3,
+				// §11.5), so that the client registers a new flow.
+				return p.failed(now, b, 430, out)
+			}
 			return p.failed(now, b, 503, out)
 		}
 		if c := p.ctxs[ev.ID]; c != nil {
