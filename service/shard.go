@@ -333,8 +333,10 @@ func (sh *shard) store(ev effects.Event) {
 		return
 	}
 	id, aor, u := ev.ID, p.AOR, p.Update
-	answer := func(sh *shard, now effects.Time, _ []location.Binding, err error, out []effects.Effect) []effects.Effect {
-		effs, rerr := sh.reg.Stored(now, id, err, nil)
+	answer := func(sh *shard, now effects.Time, after []location.Binding, err error, out []effects.Effect) []effects.Effect {
+		// The 200 lists the bindings the store holds after the update,
+		// other nodes' included.
+		effs, rerr := sh.reg.StoredBindings(now, id, after, err, nil)
 		if rerr != nil {
 			delete(sh.authed, id)
 			return out

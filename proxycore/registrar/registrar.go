@@ -526,6 +526,27 @@ func (r *Registrar) Stored(now effects.Time, id uint64, storeErr error, out []ef
 	return r.respond(id, p, r.ok(now, p), out), nil
 }
 
+// StoredBindings is Stored for a store that applied the update itself,
+// atomically against its own current bindings (location.Merge's rules),
+// and returns the bindings after it: the 200 lists those (RFC 3261 §10.3
+// step 8), which include what other registrars sharing the store wrote
+// since Bindings was answered.
+func (r *Registrar) StoredBindings(now effects.Time, id uint64, after []location.Binding, storeErr error, out []effects.Effect) ([]effects.Effect, error) {
+	p, err := r.expect(id, waitStore)
+	if err != nil {
+		return out, err
+	}
+	if storeErr == nil {
+		p.result = nil
+		for _, b := range after {
+			if !b.Expired(now) {
+				p.result = append(p.result, b)
+			}
+		}
+	}
+	return r.Stored(now, id, storeErr, out)
+}
+
 // failure answers a failed load or update (step 7): the merge rules'
 // refusals as the package notes say, a store's stored bytes it cannot read
 // 500, and any other failure (a database down or too slow) 503 with

@@ -539,3 +539,47 @@ func TestStoreFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestStoredBindings: a store that applied the update itself returns the
+// bindings after it, which the 200 lists (RFC 3261 §10.3 step 8): another
+// registrar's binding written since the load is listed, an expired one
+// not.
+func TestStoredBindings(t *testing.T) {
+	r, err := registrar.New(registrar.Config{Domains: []string{"biloxi.example.com"}, Gen: ident.Seeded(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const now = effects.Time(1000 * time.Second)
+	if _, err := r.Handle(now, 1, register(t, nil), bobPeer, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Bindings(now, 1, nil, nil, nil)
+	if err != nil || len(out) != 1 || out[0].Event.Kind != effects.RegistrarStore {
+		t.Fatalf("%v %+v", err, out)
+	}
+	p, _ := r.Pending(1)
+	ours := p.Update.Contacts[0]
+	other := ours
+	other.Contact.URI = mustParseURI(t, "sip:bob@198.51.100.9")
+	gone := ours
+	gone.Contact.URI = mustParseURI(t, "sip:bob@198.51.100.10")
+	gone.Expires = now - 1
+	out, err = r.StoredBindings(now, 1, []location.Binding{ours, other, gone}, nil, nil)
+	if err != nil || len(out) != 1 {
+		t.Fatalf("%v %+v", err, out)
+	}
+	resp := out[0].Event.Msg
+	contacts, _ := message.All[header.Contact](resp)
+	if resp.StatusCode() != 200 || len(contacts) != 2 || contacts[1].URI.Host != "198.51.100.9" {
+		t.Errorf("got:\n%s", resp)
+	}
+}
+
+func mustParseURI(t *testing.T, s string) uri.URI {
+	t.Helper()
+	u, err := uri.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
