@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
@@ -191,4 +192,45 @@ func mustParse(t *testing.T, raw string) *message.Message {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestStatelessChallenge: the registrar's 401 leaves no transaction behind
+// (RFC 3261 §8.2.7: answered statelessly); the retransmitted REGISTER is
+// challenged afresh, with a new nonce.
+func TestStatelessChallenge(t *testing.T) {
+	mem, err := registrar.NewMemory(registrar.Config{
+		Domains: []string{"example.com"}, Gen: ident.Seeded(5),
+		Auth: &digest.Server{Realm: "example.com", Secret: []byte("0123456789abcdef-registrar")},
+	}, &location.Store{}, map[string]string{"bob": "zanzibar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxycore.New(proxycore.Config{Gen: ident.Seeded(6), Host: "192.0.2.10", Domains: []string{"example.com"},
+		Registrar: mem, Location: mem.Lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := effects.Peer{Addr: netip.MustParseAddrPort("198.51.100.7:5060"), Transport: effects.UDP}
+	reg := "REGISTER sip:example.com SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKreg1\r\nMax-Forwards: 70\r\n" +
+		"To: <sip:bob@example.com>\r\nFrom: <sip:bob@example.com>;tag=r\r\nCall-ID: reg@x\r\nCSeq: 1 REGISTER\r\n" +
+		"Contact: <sip:bob@198.51.100.7>\r\nContent-Length: 0\r\n\r\n"
+	var nonces []string
+	for range 2 {
+		sent := feed(t, p, bob, reg)
+		if len(sent) != 1 || !strings.HasPrefix(string(sent[0].Data), "SIP/2.0 401") {
+			t.Fatalf("sent %v", sent)
+		}
+		ch, ok, err := message.First[header.WWWAuthenticate](mustParse(t, string(sent[0].Data)))
+		if !ok || err != nil {
+			t.Fatal(err)
+		}
+		nonces = append(nonces, ch.Nonce())
+		if n := p.Transactions().Len(); n != 0 {
+			t.Errorf("%d transactions left after the 401", n)
+		}
+	}
+	if nonces[0] == nonces[1] {
+		t.Errorf("the retransmission got the same nonce %q", nonces[0])
+	}
 }

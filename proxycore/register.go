@@ -72,6 +72,16 @@ func (p *Proxy) RegistrarEffects(now effects.Time, effs []effects.Effect, out []
 	for i := range effs {
 		e := &effs[i]
 		if e.Kind == effects.Deliver && e.Event.Kind == effects.RegistrarResponse {
+			if m := e.Event.Msg; m != nil && m.StatusCode() == 401 {
+				// A challenge is answered statelessly (RFC 3261 §8.2.7):
+				// a retransmitted REGISTER gets a fresh one, and no
+				// transaction lingers for Timer J.
+				effs, err := p.txns.RespondStateless(now, txn.ID(e.Event.ID), m, p.buf())
+				out = p.route(now, effs, out)
+				if err == nil {
+					continue
+				}
+			}
 			out, _ = p.respond(now, txn.ID(e.Event.ID), e.Event.Msg, out)
 			continue
 		}

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/sansip/sansip/effects"
@@ -104,5 +105,54 @@ func TestBusy(t *testing.T) {
 	h.newClient(req, bob)
 	if !h.l.Busy() {
 		t.Fatal("a client transaction in Trying is not busy")
+	}
+}
+
+// TestRespondStateless: a final response given statelessly (RFC 3261
+// §8.2.7) is sent and ends the non-INVITE server transaction at once, its
+// timers cancelled, so that a retransmission of the request is a new
+// request; INVITE transactions, provisional responses and transactions
+// already answered are refused.
+func TestRespondStateless(t *testing.T) {
+	h := newHarness(t, Config{})
+	reg := request("REGISTER", effects.UDP, ident.Seeded(1))
+	id := events(h.receive(reg, alice))[0].ID
+	if _, err := h.l.RespondStateless(0, id, response(reg, 100), nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a 100: %v", err)
+	}
+	out, err := h.l.RespondStateless(0, id, response(reg, 401), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent, ended int
+	for _, e := range out {
+		switch {
+		case e.Kind == effects.Send && e.Msg != nil && e.Msg.StatusCode() == 401:
+			sent++
+		case e.Kind == effects.Deliver && e.Event.Kind == effects.TxnTerminated && e.Event.ID == id:
+			ended++
+		case e.Kind == effects.SetTimer:
+			t.Errorf("a timer set: %+v", e)
+		}
+	}
+	if sent != 1 || ended != 1 || h.l.Len() != 0 {
+		t.Errorf("sent %d, ended %d, %d live; effects %+v", sent, ended, h.l.Len(), out)
+	}
+	// The retransmission is a new request.
+	evs := events(h.l.Handle(effects.Input{Kind: effects.Received, Data: reg.Bytes(), From: alice}, nil))
+	if len(evs) != 1 || evs[0].Kind != effects.TxnRequest || evs[0].ID == id {
+		t.Errorf("retransmission: %+v", evs)
+	}
+	if _, err := h.l.RespondStateless(0, id, response(reg, 401), nil); !errors.Is(err, ErrNoTransaction) {
+		t.Errorf("ended transaction: %v", err)
+	}
+	h.respond(evs[0].ID, response(reg, 200))
+	if _, err := h.l.RespondStateless(0, evs[0].ID, response(reg, 401), nil); !errors.Is(err, ErrState) {
+		t.Errorf("answered transaction: %v", err)
+	}
+	inv := request("INVITE", effects.UDP, ident.Seeded(2))
+	iid := events(h.receive(inv, alice))[0].ID
+	if _, err := h.l.RespondStateless(0, iid, response(inv, 401), nil); !errors.Is(err, ErrState) {
+		t.Errorf("INVITE: %v", err)
 	}
 }

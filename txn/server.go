@@ -208,6 +208,30 @@ func (l *Layer) Respond(now effects.Time, id ID, resp *message.Message, out []ef
 	return out, fmt.Errorf("%w: %d in %s", ErrState, code, t.state)
 }
 
+// RespondStateless sends resp, a final response to the non-INVITE server
+// transaction id, and ends the transaction at once instead of keeping it
+// for Timer J: a retransmission of the request is then a new request,
+// answered afresh. That is right for an answer that costs nothing to give
+// again and changes nothing, such as a registrar's digest challenge (RFC
+// 3261 §8.2.7: a UAS may answer statelessly; the next challenge has a new
+// nonce), and spares the 32 s a transaction lingers over UDP.
+func (l *Layer) RespondStateless(now effects.Time, id ID, resp *message.Message, out []effects.Effect) ([]effects.Effect, error) {
+	t := l.get(id)
+	if t == nil {
+		return out, ErrNoTransaction
+	}
+	if t.kind != ServerNonInvite || t.state != Trying && t.state != Proceeding {
+		return out, fmt.Errorf("%w: stateless answer in a %s transaction, %s", ErrState, t.kind, t.state)
+	}
+	if resp == nil || resp.IsRequest() || resp.StatusCode() < 200 {
+		return out, fmt.Errorf("%w: not a final response", ErrInvalid)
+	}
+	if resp.CSeq() != t.cseq {
+		return out, fmt.Errorf("%w: response CSeq %v for request CSeq %v", ErrInvalid, resp.CSeq(), t.cseq)
+	}
+	return l.terminate(t, send(t, resp, out)), nil
+}
+
 // serverTimer handles a server transaction's timer.
 func (l *Layer) serverTimer(now effects.Time, t *txn, w Timer, out []effects.Effect) []effects.Effect {
 	switch w {
