@@ -358,17 +358,23 @@ func VerifyRspAuth(info header.AuthenticationInfo, sent header.Credentials, c Cr
 // rspauth appends the response-digest of RFC 7616 §3.5: the request-digest
 // computed with an A2 of ":" uri (or ":" uri ":" H(body) for "auth-int").
 func rspauth(dst []byte, alg Algorithm, cred header.Credentials, c *Credentials, body []byte) ([]byte, error) {
-	qop, nonce, cnonce := cred.QOP(), cred.Nonce(), cred.CNonce()
+	var v [10]string
+	getParams(cred.Params, credentialParams, v[:])
+	return rspauthOf(dst, alg, v[1], v[2], v[3], v[6], v[7], v[8], c, body)
+}
+
+// rspauthOf is rspauth given the credentials' realm, nonce, uri, cnonce,
+// qop and nc, already read.
+func rspauthOf(dst []byte, alg Algorithm, realm, nonce, digestURI, cnonce, qop, ncs string, c *Credentials, body []byte) ([]byte, error) {
 	if qop == "" {
 		return dst, fmt.Errorf("%w: rspauth needs a qop", ErrQOP)
 	}
-	ncs, _ := cred.Params.Unquoted("nc")
 	var ha1b, ha2b [maxHex]byte
-	ha1, err := c.appendHA1(ha1b[:0], alg, cred.Realm(), nonce, cnonce)
+	ha1, err := c.appendHA1(ha1b[:0], alg, realm, nonce, cnonce)
 	if err != nil {
 		return dst, err
 	}
-	ha2 := appendHA2(ha2b[:0], alg, "", cred.URI(), qop, body)
+	ha2 := appendHA2(ha2b[:0], alg, "", digestURI, qop, body)
 	return appendResponse(dst, alg, ha1, nonce, ncs, cnonce, qop, ha2), nil
 }
 

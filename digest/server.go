@@ -421,27 +421,30 @@ func (s *Server) Tracked() int { return s.counts.Len() }
 // "auth-int". Add a nextnonce with Params.With("nextnonce",
 // header.Quote(s.Nonce(now))) to hand the client its next nonce.
 func (s *Server) AuthenticationInfo(cred header.Credentials, user Credentials, body []byte) (header.AuthenticationInfo, error) {
-	alg, ok := ParseAlgorithm(cred.Algorithm())
+	// One pass over the parameters (as Verify reads them).
+	var v [10]string
+	getParams(cred.Params, credentialParams, v[:])
+	realm, nonce, digestURI, algorithm, cnonce, qop, ncs := v[1], v[2], v[3], v[5], v[6], v[7], v[8]
+	alg, ok := ParseAlgorithm(algorithm)
 	if !ok {
-		return header.AuthenticationInfo{}, fmt.Errorf("%w: %q", ErrAlgorithm, cred.Algorithm())
+		return header.AuthenticationInfo{}, fmt.Errorf("%w: %q", ErrAlgorithm, algorithm)
 	}
 	var buf [maxHex]byte
-	rsp, err := rspauth(buf[:0], alg, cred, &user, body)
+	rsp, err := rspauthOf(buf[:0], alg, realm, nonce, digestURI, cnonce, qop, ncs, &user, body)
 	if err != nil {
 		return header.AuthenticationInfo{}, err
 	}
-	ncs, _ := cred.Params.Unquoted("nc")
 	if !isHex(ncs, 8) {
 		return header.AuthenticationInfo{}, fmt.Errorf("%w: nc %q", ErrMalformed, ncs)
 	}
-	b := make([]byte, 0, 64+len(rsp)+len(cred.CNonce()))
+	b := make([]byte, 0, 64+len(rsp)+len(cnonce))
 	b = append(b, ",qop="...)
-	b = append(b, cred.QOP()...)
+	b = append(b, qop...)
 	b = append(b, ",rspauth="...)
 	b, _ = abnf.AppendQuoted(b, string(rsp))
 	b = append(b, ",cnonce="...)
-	b, ok = abnf.AppendQuoted(b, cred.CNonce())
-	if !ok || !abnf.IsToken(cred.QOP()) {
+	b, ok = abnf.AppendQuoted(b, cnonce)
+	if !ok || !abnf.IsToken(qop) {
 		return header.AuthenticationInfo{}, fmt.Errorf("%w: cnonce or qop", ErrMalformed)
 	}
 	b = append(b, ",nc="...)

@@ -173,19 +173,22 @@ const (
 
 // pending is a REGISTER waiting for an answer.
 type pending struct {
-	stage    stage
-	req      *message.Message
-	from     effects.Peer
-	aor      uri.URI
-	key      string
-	cred     header.Credentials // the Authorization for our realm
-	user     digest.Credentials // found for it
-	authed   bool
-	update   location.Update
-	paths    []header.Path // the REGISTER's, echoed
-	stored   []header.Path // the bindings': FlowPath's, then paths
-	outbound bool          // answer with Require: outbound
-	result   []location.Binding
+	stage stage
+	req   *message.Message
+	from  effects.Peer
+	aor   uri.URI
+	key   string
+	cred  header.Credentials // the Authorization for our realm
+	// Its username, userhash flag and realm, read once for Pending.
+	username, realm string
+	userHash        bool
+	user            digest.Credentials // found for it
+	authed          bool
+	update          location.Update
+	paths           []header.Path // the REGISTER's, echoed
+	stored          []header.Path // the bindings': FlowPath's, then paths
+	outbound        bool          // answer with Require: outbound
+	result          []location.Binding
 }
 
 // Pending is what a pending REGISTER asks of its owner.
@@ -306,8 +309,8 @@ func (r *Registrar) Pending(id uint64) (Pending, bool) {
 		return Pending{}, false
 	}
 	return Pending{
-		Msg: p.req, From: p.from, Username: p.cred.Username(), UserHash: p.cred.UserHash(),
-		Realm: p.cred.Realm(), AOR: p.aor, Key: p.key, Update: p.update,
+		Msg: p.req, From: p.from, Username: p.username, UserHash: p.userHash,
+		Realm: p.realm, AOR: p.aor, Key: p.key, Update: p.update,
 	}, true
 }
 
@@ -354,6 +357,7 @@ func (r *Registrar) start(now effects.Time, id uint64, p *pending, out []effects
 		return r.respond(id, p, r.challenge(now, p, false), out)
 	}
 	p.cred, p.stage = cred, waitCredentials
+	p.username, p.userHash, p.realm = cred.Username(), cred.UserHash(), cred.Realm()
 	return deliver(out, effects.RegistrarCredentials, id, p.req)
 }
 
