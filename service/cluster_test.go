@@ -20,8 +20,17 @@ import (
 // their route set, and A sends them on Bob's connection.
 func TestDialThroughNode(t *testing.T) {
 	shared := service.NewMemoryStore()
-	_, addrA := start(t, service.Config{Store: shared})
-	svcB, addrB := start(t, service.Config{Store: shared})
+	// A call to "desk" is routed by the application to Bob's bindings
+	// (Request.Locate), which must follow the same rules.
+	route := func(r *service.Request) {
+		if r.RequestURI().User == "desk" {
+			r.Locate(mustURI(t, "sip:bob@localhost"))
+			return
+		}
+		r.Default()
+	}
+	_, addrA := start(t, service.Config{Store: shared, Route: route})
+	svcB, addrB := start(t, service.Config{Store: shared, Route: route})
 
 	events := make(chan effects.Event, 100)
 	bob, err := client.Start(context.Background(), client.Config{
@@ -89,6 +98,14 @@ func TestDialThroughNode(t *testing.T) {
 	alice := newPeer(t, "alice", addrB, false, "")
 	if _, got := alice.call("sip:bob@localhost"); got != "answered" {
 		t.Errorf("call through B: %s", got)
+	}
+	// Request.Locate, on B (through A) and on A (Bob's connection).
+	if _, got := alice.call("sip:desk@localhost"); got != "answered" {
+		t.Errorf("call to desk through B: %s", got)
+	}
+	carol := newPeer(t, "carol", addrA, false, "")
+	if _, got := carol.call("sip:desk@localhost"); got != "answered" {
+		t.Errorf("call to desk through A: %s", got)
 	}
 	// A stopped answering would be a 408 or 503, not a call to port 1.
 	var ce *service.CallError

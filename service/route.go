@@ -221,9 +221,9 @@ func (r *Request) Locate(aor uri.URI) error {
 		if len(bs) == 0 {
 			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 404}}, nil
 		}
-		d := proxycore.Decision{}
+		d, p := proxycore.Decision{}, r.svc.proxy()
 		for i := range bs {
-			d.Targets = append(d.Targets, proxycore.BindingTarget(&bs[i]))
+			d.Targets = append(d.Targets, p.Target(&bs[i]))
 		}
 		return dispatch.Decision{Action: dispatch.Proxy, Proxy: d}, nil
 	})
@@ -402,7 +402,7 @@ func (s *Service) nextHop(ctx context.Context, target uri.URI) (hop, int, error)
 		if err != nil {
 			return hop{}, 0, err
 		}
-		p := s.rt.Shards()[0].Core().(*shard).core.Proxy()
+		p := s.proxy()
 		for i := range bs {
 			if h, ok := hopOf(p.Target(&bs[i])); ok {
 				return h, 0, nil
@@ -454,8 +454,14 @@ func hopOf(t proxycore.Target) (hop, bool) {
 // a request to u (proxycore.Proxy.AOR: without one of the server's own
 // ports on a served domain). The proxies' identities are alike and never
 // change: any shard's serves.
-func (s *Service) aor(u uri.URI) uri.URI {
-	return s.rt.Shards()[0].Core().(*shard).core.Proxy().AOR(u)
+func (s *Service) aor(u uri.URI) uri.URI { return s.proxy().AOR(u) }
+
+// proxy is a shard's proxy core, for what depends only on its
+// configuration, which is the same on every shard and never changes (the
+// address of record of a Request-URI, the target of a binding): safe to
+// call from any goroutine.
+func (s *Service) proxy() *proxycore.Proxy {
+	return s.rt.Shards()[0].Core().(*shard).core.Proxy()
 }
 
 // servesDomain reports whether host is one of the domains.
