@@ -3,11 +3,17 @@ package service_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/drivers/client"
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
+	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/service"
 	"github.com/sansip/sansip/ua"
 )
@@ -111,5 +117,72 @@ func TestDialThroughNode(t *testing.T) {
 	var ce *service.CallError
 	if _, err := svcB.Dial(ctx, mustURI(t, "sip:nobody@localhost"), service.DialOptions{}); !errors.As(err, &ce) || ce.Code != 404 {
 		t.Errorf("Dial to nobody: %v", err)
+	}
+}
+
+// TestSharedSecret: nodes that share a location store and a Secret accept
+// each other's digest nonces (RFC 7616 §3.3: the nonce is the server's to
+// check): a client challenged by A answers B, which registers it at once;
+// a node with another secret challenges again.
+func TestSharedSecret(t *testing.T) {
+	shared := service.NewMemoryStore()
+	secret := []byte("the cluster's nonce secret")
+	users := map[string]string{"bob": "bob"}
+	_, addrA := start(t, service.Config{Store: shared, Secret: secret, Users: users})
+	_, addrB := start(t, service.Config{Store: shared, Secret: secret, Users: users})
+	_, addrC := start(t, service.Config{Store: shared, Users: users})
+
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	cseq := 0
+	send := func(to netip.AddrPort, auth string) *message.Message {
+		t.Helper()
+		cseq++
+		req := "REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bKsec" + strconv.Itoa(cseq) + "\r\n" +
+			"Max-Forwards: 70\r\nTo: <sip:bob@localhost>\r\nFrom: <sip:bob@localhost>;tag=s\r\nCall-ID: secret-test\r\n" +
+			"CSeq: " + strconv.Itoa(cseq) + " REGISTER\r\nContact: <sip:bob@" + local + ">\r\n" + auth + "Content-Length: 0\r\n\r\n"
+		if _, err := conn.WriteToUDPAddrPort([]byte(req), to); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 65536)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := message.Parse(buf[:n], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	authorize := func(challenge *message.Message, nc uint32) string {
+		t.Helper()
+		ch, ok, err := message.First[header.WWWAuthenticate](challenge)
+		if !ok || err != nil {
+			t.Fatalf("no challenge in %s", challenge.StartLine())
+		}
+		c, err := digest.Authorize(ch.Challenge, digest.Credentials{Username: "bob", Password: "bob"}, "REGISTER", "sip:localhost", nil, "c0ffee", nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Authorization: " + string(header.Authorization{Credentials: c}.AppendTo(nil)) + "\r\n"
+	}
+	challenge := send(addrA, "")
+	if challenge.StatusCode() != 401 {
+		t.Fatalf("A: %s", challenge.StartLine())
+	}
+	if resp := send(addrB, authorize(challenge, 1)); resp.StatusCode() != 200 {
+		t.Errorf("B, with A's nonce and the same secret: %s", resp.StartLine())
+	}
+	if resp := send(addrC, authorize(challenge, 2)); resp.StatusCode() != 401 {
+		t.Errorf("C, with A's nonce and a secret of its own: %s", resp.StartLine())
+	}
+	if _, err := service.New(service.Config{UDP: []string{"127.0.0.1:0"}, Secret: []byte("short")}); !errors.Is(err, service.ErrConfig) {
+		t.Errorf("a short Secret: %v", err)
 	}
 }

@@ -112,6 +112,13 @@ type Config struct {
 	Algorithms []digest.Algorithm
 	// Store holds the registrations; nil: a MemoryStore.
 	Store Store
+	// Secret keys the digest nonces (stateless HMACs, digest.Server):
+	// nodes that share a location store and one name give the same Secret
+	// (at least 16 bytes), so that a nonce one of them gave is good on
+	// another (a client's next REGISTER may reach another node). Empty:
+	// random at each start, good on this node until it restarts. The
+	// replay protection (nonce counts) is each node's own.
+	Secret []byte
 	// StoreTimeout bounds each call of Store and Credentials made on a
 	// worker (and a routing look-up made for Request.Locate or Bridge):
 	// past it the request is answered 503 with Retry-After; 0 means 2 s.
@@ -233,6 +240,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 5 * time.Second
 	}
+	if len(cfg.Secret) > 0 && len(cfg.Secret) < 16 {
+		return nil, fmt.Errorf("%w: Secret of %d bytes, want at least 16", ErrConfig, len(cfg.Secret))
+	}
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = 2 * time.Second
 	}
@@ -298,8 +308,10 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.resolver, err = dns.New(dns.Config{Server: cfg.DNS}); err != nil {
 		log.Warn("no DNS resolver; names will not resolve", "err", err)
 	}
-	s.secret = make([]byte, 32)
-	fillRandom(s.secret)
+	if s.secret = cfg.Secret; len(s.secret) == 0 {
+		s.secret = make([]byte, 32)
+		fillRandom(s.secret)
+	}
 	key := make([]byte, 32)
 	fillRandom(key)
 	if s.flows, err = flow.New(key); err != nil {

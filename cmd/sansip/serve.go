@@ -42,7 +42,7 @@ server gracefully: new requests get 503 while transactions finish.`,
 func init() { serveCommand.run = runServe }
 
 // serveKeys are the keys of the configuration, in order.
-var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "host", "cert", "key", "domain", "users", "digest", "store", "data", "redis", "redis-prefix", "redis-cache", "store-timeout", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "udp-portable-io", "dns", "log-level", "trace"}
+var serveKeys = []string{"udp", "tcp", "tls", "wss", "ws", "host", "cert", "key", "domain", "users", "digest", "secret", "store", "data", "redis", "redis-prefix", "redis-cache", "store-timeout", "metrics", "pprof", "record-route", "shards", "procs", "drain", "gc-percent", "udp-linger", "udp-portable-io", "dns", "log-level", "trace"}
 
 func runServe(args []string, sio stdio) int {
 	c := serveCommand
@@ -145,7 +145,7 @@ func list(s string) []string {
 func serverConfig(st map[string]string, sio stdio) (service.Config, error) {
 	cfg := service.Config{
 		UDP: list(st["udp"]), TCP: list(st["tcp"]), TLS: list(st["tls"]), WS: list(st["ws"]), WSS: list(st["wss"]),
-		Host: st["host"], CertFile: st["cert"], KeyFile: st["key"], Domains: list(st["domain"]), Metrics: st["metrics"], DNS: st["dns"],
+		Host: st["host"], CertFile: st["cert"], KeyFile: st["key"], Secret: []byte(st["secret"]), Domains: list(st["domain"]), Metrics: st["metrics"], DNS: st["dns"],
 		RecordRoute: st["record-route"] != "false", Pprof: st["pprof"] == "true",
 		UDPPortableIO: st["udp-portable-io"] == "true",
 	}

@@ -159,8 +159,14 @@ func New(cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
-// Now is the runtime's monotonic clock as the cores see it.
-func (r *Runtime) Now() effects.Time { return effects.Time(time.Since(r.start)) }
+// Now is the runtime's clock as the cores see it: the wall clock when the
+// runtime was made (Unix nanoseconds) plus the monotonic time since, so
+// that it never jumps with the wall clock yet means about the same on
+// every node and after a restart (a digest nonce's issue time that
+// another node checks, a binding's expiry in a shared store).
+func (r *Runtime) Now() effects.Time {
+	return effects.Time(r.start.UnixNano() + int64(time.Since(r.start)))
+}
 
 // Stats returns the runtime's counters.
 func (r *Runtime) Stats() *Stats { return &r.stats }
