@@ -14,6 +14,7 @@ import (
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/proxycore"
+	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/ua"
 	"github.com/sansip/sansip/ua/b2bua"
 	"github.com/sansip/sansip/uri"
@@ -221,9 +222,14 @@ func (r *Request) Locate(aor uri.URI) error {
 		if len(bs) == 0 {
 			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 404}}, nil
 		}
-		d, p := proxycore.Decision{}, r.svc.proxy()
-		for i := range bs {
-			d.Targets = append(d.Targets, p.Target(&bs[i]))
+		p := r.svc.proxy()
+		live, closed := r.svc.reachable(p, bs)
+		if len(live) == 0 && closed > 0 {
+			return dispatch.Decision{Action: dispatch.Reply, Proxy: proxycore.Decision{Code: 480, Reason: "Temporarily Unavailable (connection closed)"}}, nil
+		}
+		d := proxycore.Decision{}
+		for i := range live {
+			d.Targets = append(d.Targets, p.Target(&live[i]))
 		}
 		return dispatch.Decision{Action: dispatch.Proxy, Proxy: d}, nil
 	})
@@ -403,8 +409,9 @@ func (s *Service) nextHop(ctx context.Context, target uri.URI) (hop, int, error)
 			return hop{}, 0, err
 		}
 		p := s.proxy()
-		for i := range bs {
-			if h, ok := hopOf(p.Target(&bs[i])); ok {
+		live, _ := s.reachable(p, bs)
+		for i := range live {
+			if h, ok := hopOf(p.Target(&live[i])); ok {
 				return h, 0, nil
 			}
 		}
@@ -429,6 +436,37 @@ func (s *Service) nextHop(ctx context.Context, target uri.URI) (hop, int, error)
 		}
 	}
 	return hop{}, 0, fmt.Errorf("service: resolve %s: no address", target.Host)
+}
+
+// reachable returns the bindings that can be reached now, as the proxy
+// reaches them (proxycore.Proxy.Target): less those whose flow was a
+// connection of this node that has closed since — a WebSocket client's
+// (its Contact is .invalid, RFC 7118 §5.2), an outbound registration's
+// (RFC 5626: the client registers a new flow) or any whose contact cannot
+// be reached otherwise, counted in closed. Another client whose
+// connection closed is reached at its contact again, as without flows
+// (this node's own Path entry dropped from the copy returned).
+func (s *Service) reachable(p *proxycore.Proxy, bs []location.Binding) (live []location.Binding, closed int) {
+	live = make([]location.Binding, 0, len(bs))
+	for _, b := range bs {
+		t := p.Target(&b)
+		if t.Peer.Conn != 0 && s.tr != nil && !s.tr.Open(t.Peer.Conn, t.Peer.Addr) {
+			if b.Outbound() || flowOnly(b.Target()) {
+				closed++
+				continue
+			}
+			b.Path = b.Path[len(b.Path)-len(t.Routes):]
+		}
+		live = append(live, b)
+	}
+	return live, closed
+}
+
+// flowOnly reports whether a contact can be reached only on the flow it
+// registered over: a WebSocket one, or one with an .invalid host.
+func flowOnly(u uri.URI) bool {
+	tr := effects.ParseTransport(u.Transport())
+	return tr == effects.WS || tr == effects.WSS || strings.HasSuffix(strings.ToLower(strings.TrimSuffix(u.Host, ".")), ".invalid")
 }
 
 // hopOf is the first hop to a binding's target (proxycore.Proxy.Target):

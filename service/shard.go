@@ -383,7 +383,11 @@ func (sh *shard) locate(ev effects.Event) {
 	id := ev.ID
 	answer := func(sh *shard, now effects.Time, bs []location.Binding, err error, out []effects.Effect) []effects.Effect {
 		p := sh.core.Proxy()
-		d := p.Located(ruri, bs)
+		live, closed := sh.s.reachable(p, bs)
+		d := p.Located(ruri, live)
+		if len(live) == 0 && closed > 0 {
+			d = proxycore.Decision{Code: 480, Reason: "Temporarily Unavailable (connection closed)"}
+		}
 		if err != nil {
 			sh.logger().Warn("location look-up failed", "aor", ruri.String(), "err", err)
 			d = proxycore.Decision{Code: 503, Reason: "Service Unavailable (location service)",

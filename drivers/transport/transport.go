@@ -461,6 +461,16 @@ func (t *Transport) Close(id effects.ConnID) bool {
 	return true
 }
 
+// Open reports whether id names a connection that is open, to addr (any
+// address when addr is not valid): whether a flow recorded earlier (a
+// registration's) can still be sent on.
+func (t *Transport) Open(id effects.ConnID, addr netip.AddrPort) bool {
+	t.mu.Lock()
+	c := t.conns[id]
+	t.mu.Unlock()
+	return c != nil && c.alive() && sameAddr(c.peer.Addr, addr)
+}
+
 // Conns returns the number of open connections.
 func (t *Transport) Conns() int {
 	t.mu.Lock()
