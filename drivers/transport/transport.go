@@ -487,6 +487,20 @@ func (t *Transport) Close(id effects.ConnID) bool {
 	return true
 }
 
+// LocalAddr returns the local address of connection id and true, or false
+// when it is not open or not yet connected (a dial under way).
+func (t *Transport) LocalAddr(id effects.ConnID) (netip.AddrPort, bool) {
+	t.mu.Lock()
+	c := t.conns[id]
+	t.mu.Unlock()
+	if c == nil || !c.alive() {
+		return netip.AddrPort{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.local, c.nc != nil
+}
+
 // Conns returns the number of open connections.
 func (t *Transport) Conns() int {
 	t.mu.Lock()

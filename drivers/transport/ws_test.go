@@ -352,7 +352,7 @@ func TestWSSDialUntrusted(t *testing.T) {
 }
 
 // TestWSDialCall: Dial opens a WebSocket connection and waits for the
-// upgrade; Send then uses it.
+// upgrade; Send then uses it, and LocalAddr tells its local address.
 func TestWSDialCall(t *testing.T) {
 	b, bs := start(t, Config{})
 	bAddr := must[netip.AddrPort](t)(b.ListenWS("127.0.0.1:0", "/"))
@@ -366,8 +366,15 @@ func TestWSDialCall(t *testing.T) {
 	}
 	to.Conn = id
 	a.Send(to, sipMsg(1))
-	if p := bs.next(t); !bytes.Equal(p.Data, sipMsg(1)) {
+	p := bs.next(t)
+	if !bytes.Equal(p.Data, sipMsg(1)) {
 		t.Fatalf("b got %q", p.Data)
+	}
+	if l, ok := a.LocalAddr(id); !ok || l != p.From.Addr {
+		t.Errorf("LocalAddr %v %v, want %v", l, ok, p.From.Addr)
+	}
+	if _, ok := a.LocalAddr(id + 1); ok {
+		t.Error("LocalAddr of no connection")
 	}
 	if n := a.Stats().ConnsDialled; n != 1 {
 		t.Errorf("%d connections dialled", n)
