@@ -112,14 +112,14 @@ type Client struct {
 	contact  uri.URI
 	aor      uri.URI
 	instance string // RFC 5626 instance id, for WebSocket registrations
-	tr      *transport.Transport
-	rt      *loop.Runtime
-	shard   *loop.Shard
-	ua      *ua.UA
-	stop    context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
-	seen    map[string]bool // responses reported, by branch, code and to-tag
+	tr       *transport.Transport
+	rt       *loop.Runtime
+	shard    *loop.Shard
+	ua       *ua.UA
+	stop     context.CancelFunc
+	done     chan struct{}
+	once     sync.Once
+	seen     map[string]bool // responses reported, by branch, code and to-tag
 	// started is closed once rt and shard are set: the transport's
 	// goroutines, which start before, use them only after.
 	started chan struct{}
