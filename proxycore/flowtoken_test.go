@@ -147,6 +147,13 @@ func TestFlowTokens(t *testing.T) {
 	if f, ok := a.Config().Flows.Peer(rr.URI.User); !ok || f != bobFlow {
 		t.Errorf("Record-Route %s names %v %v, want Bob's flow", rr.URI.String(), f, ok)
 	}
+	// The ACK of the 2xx, forwarded without a transaction, goes on it too
+	// (a Contact such as a WebSocket client's .invalid one, RFC 7118,
+	// could not be reached otherwise).
+	ack := flowRequest("ACK", "sip:bob@df7jal23ls0d.invalid;transport=ws", "ack1", "Route: <"+rr.URI.String()+">\r\n")
+	if sent = feed(t, a, fromB, ack); len(sent) != 1 || sent[0].To != bobFlow {
+		t.Fatalf("ACK from B: %v", sent)
+	}
 	bye := flowRequest("BYE", "sip:bob@10.0.0.2:1;transport=tcp", "bye1", "Route: <"+rr.URI.String()+">\r\n")
 	if sent = feed(t, a, fromB, bye); len(sent) != 1 || sent[0].To != bobFlow {
 		t.Fatalf("BYE from B: %v", sent)

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/parser"
 )
@@ -186,7 +187,7 @@ func (p *Proxy) forwardStateless(now effects.Time, m *message.Message, from effe
 	if v := p.self.validate(m); v.code != 0 {
 		return out
 	}
-	return p.self.forward(m.Clone(), from, Target{}, &p.pend, out)
+	return p.self.forward(m.Clone(), from, p.flowTarget(m, from), &p.pend, out)
 }
 
 // forwardAck forwards the ACK of a 2xx (RFC 3261 §16.11 as a stateless
@@ -196,7 +197,28 @@ func (p *Proxy) forwardAck(m *message.Message, from effects.Peer, out []effects.
 	if v := p.self.validate(m); v.code != 0 {
 		return out
 	}
-	return p.self.forward(m, from, Target{}, &p.pend, out)
+	return p.self.forward(m, from, p.flowTarget(m, from), &p.pend, out)
+}
+
+// flowTarget is, for a request forwarded without state, the flow that its
+// top Route of ours names with a flow token of Config.Flows (RFC 5626
+// §5.3), as routeRequest finds it for the others: the ACK of a 2xx to a
+// client reached on its connection (a WebSocket client, whose Contact is
+// a .invalid host, RFC 7118) follows the INVITE there. The zero Target,
+// routing by the Request-URI, when there is none or the request came in
+// on that flow.
+func (p *Proxy) flowTarget(m *message.Message, from effects.Peer) Target {
+	if p.cfg.Flows == nil {
+		return Target{}
+	}
+	r, ok, err := message.First[header.Route](m)
+	if err != nil || !ok || r.URI.User == "" || !p.self.ours(r.URI) {
+		return Target{}
+	}
+	if f, ok := p.cfg.Flows.Peer(r.URI.User); ok && !sameFlow(f, from) {
+		return Target{Peer: f}
+	}
+	return Target{}
 }
 
 // pending holds messages forwarded outside any transaction while their next

@@ -85,7 +85,9 @@ func (c *caller) run(ctx context.Context) int {
 		fmt.Fprintf(c.sio.err, "sansip call: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(c.sio.out, "calling %s via %s\n", c.s.Target(), c.s.Next())
+	next := c.s.Next()
+	next.Conn = 0 // the WebSocket connection's id says nothing to a user
+	fmt.Fprintf(c.sio.out, "calling %s via %s\n", c.s.Target(), next)
 	deadline := time.NewTimer(c.timeout)
 	defer deadline.Stop()
 	var hangup <-chan time.Time

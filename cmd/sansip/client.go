@@ -31,10 +31,10 @@ type clientFlags struct {
 func (f *clientFlags) add(fs *flag.FlagSet, timeout time.Duration, auth bool) {
 	fs.StringVar(&f.proxy, "proxy", "", "send every request to this `host[:port]` (an outbound proxy) instead of the target's server")
 	fs.StringVar(&f.local, "local", "", "bind this local `address` (default: port 0 on the loopback or outgoing address matching the target)")
-	fs.StringVar(&f.transport, "transport", "", "udp, tcp, tls or ws (default: the URI's transport parameter, tls for sips, else udp)")
+	fs.StringVar(&f.transport, "transport", "", "udp, tcp, tls, ws or wss (default: the URI's transport parameter, tls for sips, else udp); over ws and wss the client opens a connection to the server (path /) and is reached only on it, its contact a random .invalid host (RFC 7118)")
 	fs.StringVar(&f.dns, "dns", "", "the DNS `server` (host:port) for names; default the system's")
 	fs.DurationVar(&f.timeout, "timeout", timeout, "how long to wait for a final response")
-	fs.BoolVar(&f.insecure, "insecure", false, "with tls: do not verify the server's certificate (a test server's self-signed one)")
+	fs.BoolVar(&f.insecure, "insecure", false, "with tls or wss: do not verify the server's certificate (a test server's self-signed one)")
 	fs.BoolVar(&f.verbose, "v", false, "log the drivers' debug messages to standard error")
 	if auth {
 		fs.StringVar(&f.user, "user", "", "the user name for digest authentication (default: the URI's user)")
@@ -48,7 +48,7 @@ func (f *clientFlags) config(target uri.URI, sio stdio) (client.Config, error) {
 	if f.transport != "" {
 		cfg.Transport = effects.ParseTransport(f.transport)
 		if cfg.Transport == 0 || cfg.Transport == effects.SCTP {
-			return cfg, fmt.Errorf("-transport: %q is not udp, tcp, tls or ws", f.transport)
+			return cfg, fmt.Errorf("-transport: %q is not udp, tcp, tls, ws or wss", f.transport)
 		}
 	}
 	if cfg.Username == "" && cfg.Password != "" {

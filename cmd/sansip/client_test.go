@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -20,20 +23,33 @@ import (
 // their names as passwords) on loopback until the test ends and returns
 // its address, the same port for UDP and TCP: the server recognises
 // requests addressed to itself on one port only.
-func startServer(t *testing.T) netip.AddrPort {
+func startServer(t *testing.T) netip.AddrPort { return startServerFor(t, "tcp") }
+
+// startServerFor is startServer with the client transport tr's listener
+// on the UDP port: TCP for udp and tcp, else WS or WSS (with a self-signed
+// certificate). The server's Record-Route names that port with the
+// flow's transport, so the requests of a dialog reach it there.
+func startServerFor(t *testing.T, tr string) netip.AddrPort {
 	t.Helper()
 	port := freePort(t)
+	cfg := service.Config{
+		UDP:     []string{port},
+		Domains: []string{"example.test"}, Users: map[string]string{"alice": "alice", "bob": "bob"},
+		RecordRoute: true, Shards: 1, Drain: 100 * time.Millisecond,
+	}
+	switch tr {
+	case "ws":
+		cfg.WS = []string{port}
+	case "wss":
+		cfg.WSS = []string{port}
+	default:
+		cfg.TCP = []string{port}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan netip.AddrPort, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, service.Config{
-			UDP: []string{port}, TCP: []string{port},
-			Domains: []string{"example.test"}, Users: map[string]string{"alice": "alice", "bob": "bob"},
-			RecordRoute: true, Shards: 1, Drain: 100 * time.Millisecond,
-			Ready: func(a map[effects.Transport][]netip.AddrPort) { ready <- a[effects.UDP][0] },
-		})
-	}()
+	cfg.Ready = func(a map[effects.Transport][]netip.AddrPort) { ready <- a[effects.UDP][0] }
+	go func() { done <- service.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -120,14 +136,28 @@ func wantLines(t *testing.T, out string, want ...string) {
 	}
 }
 
-var transports = []string{"udp", "tcp"}
+var transports = []string{"udp", "tcp", "ws", "wss"}
+
+// transportArgs are the flags that choose tr, with -insecure for the test
+// server's self-signed certificate.
+func transportArgs(tr string) []string {
+	if tr == "wss" {
+		return []string{"-transport", tr, "-insecure"}
+	}
+	return []string{"-transport", tr}
+}
+
+// clientArgs is a client command line over tr.
+func clientArgs(command, tr string, args ...string) []string {
+	return append(append([]string{command}, transportArgs(tr)...), args...)
+}
 
 func TestOptionsCommand(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			checkGoroutines(t)
-			addr := startServer(t)
-			code, out := runClient(t, "options", "-transport", tr, "sip:"+addr.String())
+			addr := startServerFor(t, tr)
+			code, out := runClient(t, clientArgs("options", tr, "sip:"+addr.String())...)
 			if code != exitOK {
 				t.Errorf("exit %d, want 0", code)
 			}
@@ -184,7 +214,7 @@ func TestClientCommandsUsage(t *testing.T) {
 		{"call", "a", "b"},
 		{"register", "-transport", "carrier-pigeon", "sip:alice@127.0.0.1"},
 		{"register", "-keep", "1s", "-unregister", "sip:alice@127.0.0.1"},
-		{"call", "-transport", "ws", "sip:127.0.0.1"},
+		{"call", "-transport", "sctp", "sip:127.0.0.1"},
 		{"options", "tel:+123"},
 	} {
 		if code, _ := runClient(t, args...); code != exitUsage {
@@ -197,27 +227,34 @@ func TestRegisterCommand(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			checkGoroutines(t)
-			addr := startServer(t)
+			addr := startServerFor(t, tr)
 			proxy := addr.String()
-			code, out := runClient(t, "register", "-transport", tr, "-proxy", proxy, "-user", "alice", "-pass", "alice", "sip:alice@example.test")
+			code, out := runClient(t, clientArgs("register", tr, "-proxy", proxy, "-user", "alice", "-pass", "alice", "sip:alice@example.test")...)
 			if code != exitOK {
 				t.Errorf("exit %d, want 0", code)
 			}
-			wantLines(t, out, "SIP/2.0 401 Unauthorized\n", "SIP/2.0 200 OK\n", "registered: 1 binding(s)\n", "<sip:alice@127.0.0.1:")
+			contact := "<sip:alice@127.0.0.1:"
+			if strings.HasPrefix(tr, "ws") {
+				// RFC 7118 §8, Appendix B.1: a host nobody resolves; the
+				// registrar reaches the client on its connection (RFC 5626
+				// outbound).
+				contact = ".invalid;transport=" + tr + `>;+sip.instance="<urn:uuid:`
+			}
+			wantLines(t, out, "SIP/2.0 401 Unauthorized\n", "SIP/2.0 200 OK\n", "registered: 1 binding(s)\n", contact)
 
-			code, out = runClient(t, "register", "-transport", tr, "-proxy", proxy, "-user", "alice", "-pass", "wrong", "sip:alice@example.test")
+			code, out = runClient(t, clientArgs("register", tr, "-proxy", proxy, "-user", "alice", "-pass", "wrong", "sip:alice@example.test")...)
 			if code != exitInvalid {
 				t.Errorf("wrong password: exit %d, want 1", code)
 			}
 			wantLines(t, out, "registration failed: 401")
 
-			code, out = runClient(t, "register", "-transport", tr, "-proxy", proxy, "-user", "bob", "-pass", "bob", "-keep", "300ms", "-expires", "1m", "sip:bob@example.test")
+			code, out = runClient(t, clientArgs("register", tr, "-proxy", proxy, "-user", "bob", "-pass", "bob", "-keep", "300ms", "-expires", "1m", "sip:bob@example.test")...)
 			if code != exitOK {
 				t.Errorf("-keep: exit %d, want 0", code)
 			}
 			wantLines(t, out, "registered: 1 binding(s)\n", "keeping the registration for 300ms\n", "unregistered: 0 binding(s)\n")
 
-			code, out = runClient(t, "register", "-transport", tr, "-proxy", proxy, "-pass", "alice", "-contact", "sip:alice@192.0.2.1", "-unregister", "sip:alice@example.test")
+			code, out = runClient(t, clientArgs("register", tr, "-proxy", proxy, "-pass", "alice", "-contact", "sip:alice@192.0.2.1", "-unregister", "sip:alice@example.test")...)
 			if code != exitOK {
 				t.Errorf("-unregister: exit %d, want 0", code)
 			}
@@ -235,7 +272,7 @@ func answering(t *testing.T, addr netip.AddrPort, tr effects.Transport, user str
 	aor, _ := uri.Parse("sip:" + user + "@example.test")
 	domain, _ := uri.Parse("sip:example.test")
 	c, err := sipclient.Start(context.Background(), sipclient.Config{
-		Target: domain, Proxy: addr.String(), Transport: tr, AOR: aor,
+		Target: domain, Proxy: addr.String(), Transport: tr, AOR: aor, TLS: &tls.Config{InsecureSkipVerify: true},
 		Username: user, Password: user, AutoAnswer: true,
 		OnEvent: func(ev effects.Event) {
 			if ev.Kind == effects.Registered || ev.Kind == effects.RegistrationFailed {
@@ -248,7 +285,7 @@ func answering(t *testing.T, addr netip.AddrPort, tr effects.Transport, user str
 	}
 	t.Cleanup(func() { c.Close() })
 	err = c.Do(context.Background(), func(u *ua.UA, now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
-		_, out, err := u.Register(now, ua.RegisterOptions{Registrar: domain, Dest: c.Next()}, out)
+		_, out, err := u.Register(now, c.RegisterOptions(ua.RegisterOptions{Registrar: domain}), out)
 		return out, err
 	})
 	if err != nil {
@@ -268,15 +305,15 @@ func TestCallCommand(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			checkGoroutines(t)
-			addr := startServer(t)
+			addr := startServerFor(t, tr)
 			answering(t, addr, effects.ParseTransport(tr), "bob")
-			code, out := runClient(t, "call", "-transport", tr, "-proxy", addr.String(), "-duration", "200ms", "sip:bob@example.test")
+			code, out := runClient(t, clientArgs("call", tr, "-proxy", addr.String(), "-duration", "200ms", "sip:bob@example.test")...)
 			if code != exitOK {
 				t.Errorf("exit %d, want 0", code)
 			}
 			wantLines(t, out, "SIP/2.0 180 Ringing\n", "SIP/2.0 200 OK\n", "answered; hanging up in 200ms\n", "BYE: SIP/2.0 200 OK\n")
 
-			code, out = runClient(t, "call", "-transport", tr, "-proxy", addr.String(), "sip:carol@example.test")
+			code, out = runClient(t, clientArgs("call", tr, "-proxy", addr.String(), "sip:carol@example.test")...)
 			if code != exitInvalid {
 				t.Errorf("unregistered callee: exit %d, want 1", code)
 			}
@@ -294,5 +331,75 @@ func TestClientCommandsHelp(t *testing.T) {
 	}
 	if _, out, _ := sansip(t, "", "help"); !strings.Contains(out, "register") {
 		t.Errorf("the usage does not list register:\n%s", out)
+	}
+}
+
+// TestRegisterAnswerCommand: "register -keep -answer" over ws and wss is
+// reached over its own connection, the only way to reach a WebSocket
+// client (RFC 7118): a call to it through the server is answered, and the
+// registration ends cleanly after -keep.
+func TestRegisterAnswerCommand(t *testing.T) {
+	for _, tr := range []string{"ws", "wss"} {
+		t.Run(tr, func(t *testing.T) {
+			checkGoroutines(t)
+			addr := startServerFor(t, tr)
+			proxy := addr.String()
+			args := clientArgs("register", tr, "-proxy", proxy, "-user", "bob", "-pass", "bob", "-keep", "1500ms", "-answer", "sip:bob@example.test")
+			pr, pw := io.Pipe()
+			done := make(chan int, 1)
+			go func() {
+				var errOut strings.Builder
+				code := run(args, strings.NewReader(""), pw, &errOut)
+				if errOut.Len() > 0 {
+					t.Logf("register: %s", errOut.String())
+				}
+				pw.Close()
+				done <- code
+			}()
+			lines := make(chan string, 64)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(pr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			var seen []string
+			wait := func(prefix string) {
+				t.Helper()
+				timeout := time.After(10 * time.Second)
+				for {
+					select {
+					case l, ok := <-lines:
+						if !ok {
+							t.Fatalf("register ended before %q:\n%s", prefix, strings.Join(seen, "\n"))
+						}
+						seen = append(seen, l)
+						if strings.HasPrefix(l, prefix) {
+							return
+						}
+					case <-timeout:
+						t.Fatalf("no %q from register:\n%s", prefix, strings.Join(seen, "\n"))
+					}
+				}
+			}
+			wait("keeping the registration")
+			code, out := runClient(t, clientArgs("call", tr, "-proxy", proxy, "-duration", "200ms", "sip:bob@example.test")...)
+			if code != exitOK {
+				t.Errorf("call: exit %d, want 0", code)
+			}
+			wantLines(t, out, "SIP/2.0 180 Ringing\n", "SIP/2.0 200 OK\n", "BYE: SIP/2.0 200 OK\n")
+			wait("unregistered: 0 binding(s)")
+			select {
+			case code := <-done:
+				if code != exitOK {
+					t.Errorf("register: exit %d, want 0:\n%s", code, strings.Join(seen, "\n"))
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("register did not end")
+			}
+			for range lines {
+			}
+		})
 	}
 }

@@ -26,6 +26,12 @@ Without -keep the binding stays when the command ends, until it expires
 the binding before it expires, then removes it. -unregister removes the
 binding (it registers, then unregisters with expires=0).
 
+Over -transport ws or wss the client is reached only on the connection it
+opened, its contact naming a random .invalid host (RFC 7118): it
+registers with RFC 5626 outbound (an instance id and reg-id 1), so the
+server sends the calls for it on that connection, kept alive with CRLF
+pings while -keep lasts.
+
 Exit status: 0 when the registration (and the removal, if asked for)
 succeeded, 1 when the registrar refused it or did not answer within
 -timeout, 2 for a usage error.`,
@@ -85,6 +91,12 @@ func runRegister(args []string, sio stdio) int {
 	}
 	defer s.stop()
 	opts.Dest = s.Next()
+	if o.contact == "" {
+		// Over WebSocket: an outbound registration (RFC 5626), kept
+		// alive on the client's connection, the only way calls reach it.
+		// A -contact of another address is registered plainly.
+		opts = s.RegisterOptions(opts)
+	}
 	r := &registration{s: s, opts: o, timeout: f.timeout, sio: sio}
 	return r.run(opts)
 }

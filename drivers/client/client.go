@@ -9,11 +9,20 @@
 // every response it receives, once, to Config.OnResponse, both on the
 // shard's goroutine, in the order things happened. Commands go to the UA
 // with Do. Close stops every goroutine the Client started.
+//
+// Over WebSocket (RFC 7118) the client cannot listen: Start opens its
+// connection to the next hop, and everything reaches it on that
+// connection. Its Contact and Via name a random host under ".invalid", as
+// RFC 7118's examples (§8) and Appendix B.1 show: nobody can resolve them,
+// so a registrar reaches the client over the connection it registered on
+// (RegisterOptions adds RFC 5626 outbound for that).
 package client
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,8 +49,12 @@ var (
 	// ErrResolve: the next hop could not be found.
 	ErrResolve = errors.New("client: cannot resolve the next hop")
 	// ErrUnsupported: the transport cannot carry a client's requests
-	// (drivers/transport does not dial WebSocket connections).
+	// (SCTP, or an unknown transport parameter).
 	ErrUnsupported = errors.New("client: unsupported transport")
+	// ErrConnect: the WebSocket connection to the next hop could not be
+	// opened (the transport's error, ErrWSHandshake for instance, is
+	// wrapped).
+	ErrConnect = errors.New("client: cannot connect")
 	// ErrClosed: the Client was closed.
 	ErrClosed = errors.New("client: closed")
 )
@@ -60,7 +73,7 @@ type Config struct {
 	// Local is the local address to bind ("127.0.0.1:5070"); empty picks
 	// port 0 on the loopback address of the next hop's family when the
 	// next hop is a loopback address, else on the address the system
-	// routes to it from.
+	// routes to it from. WebSocket binds nothing: it is ignored.
 	Local string
 	// AOR is this client's address of record (From, registrations);
 	// default sip:sansip@ the local address.
@@ -81,35 +94,40 @@ type Config struct {
 	// DNS is the DNS server ("host:port") for names; empty means the
 	// system's.
 	DNS string
-	// TLS configures the TLS connections dialled; nil verifies against the
-	// system roots.
+	// TLS configures the TLS and WSS connections dialled; nil verifies
+	// against the system roots.
 	TLS *tls.Config
+	// WSPath is the path of the WebSocket upgrade (ws and wss); empty
+	// means "/".
+	WSPath string
 	// Logger receives the drivers' logs; nil discards them.
 	Logger *slog.Logger
 }
 
 // Client is one UA core on a single-shard runtime and one transport.
 type Client struct {
-	cfg     Config
-	next    effects.Peer
-	local   netip.AddrPort
-	contact uri.URI
-	aor     uri.URI
-	tr      *transport.Transport
-	rt      *loop.Runtime
-	shard   *loop.Shard
-	ua      *ua.UA
-	stop    context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
-	seen    map[string]bool // responses reported, by branch, code and to-tag
+	cfg      Config
+	next     effects.Peer
+	local    netip.AddrPort
+	contact  uri.URI
+	aor      uri.URI
+	instance string // RFC 5626 instance id, for WebSocket registrations
+	tr       *transport.Transport
+	rt       *loop.Runtime
+	shard    *loop.Shard
+	ua       *ua.UA
+	stop     context.CancelFunc
+	done     chan struct{}
+	once     sync.Once
+	seen     map[string]bool // responses reported, by branch, code and to-tag
 	// started is closed once rt and shard are set: the transport's
 	// goroutines, which start before, use them only after.
 	started chan struct{}
 }
 
-// Start resolves the next hop, binds the local address and starts the
-// runtime. The context bounds the DNS lookup only.
+// Start resolves the next hop, binds the local address (over WebSocket:
+// opens the connection) and starts the runtime. The context bounds the DNS
+// lookup and the WebSocket connection's opening.
 func Start(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -119,13 +137,13 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tr == effects.WS || tr == effects.WSS {
-		return nil, fmt.Errorf("%w: %s (drivers/transport accepts WebSocket connections but does not dial them)", ErrUnsupported, tr)
+	if tr == effects.SCTP {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupported, tr)
 	}
 	if c.next, err = resolve(ctx, cfg, tr); err != nil {
 		return nil, err
 	}
-	if err := c.listen(); err != nil {
+	if err := c.listen(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.newUA(); err != nil {
@@ -220,8 +238,9 @@ func localFor(next effects.Peer) string {
 }
 
 // listen opens the transport and its socket on the local address: a UDP
-// socket, or a TCP listener so that requests can reach the Contact.
-func (c *Client) listen() error {
+// socket, or a TCP listener so that requests can reach the Contact; over
+// WebSocket, the connection to the next hop.
+func (c *Client) listen(ctx context.Context) error {
 	local := c.cfg.Local
 	if local == "" {
 		local = localFor(c.next)
@@ -230,6 +249,7 @@ func (c *Client) listen() error {
 		Handler:   c.receive,
 		OnClose:   c.closed,
 		ClientTLS: c.cfg.TLS,
+		WSPath:    c.cfg.WSPath,
 		Logger:    c.cfg.Logger,
 	})
 	var err error
@@ -243,6 +263,8 @@ func (c *Client) listen() error {
 		// TLS: it binds TCP for its address, and requests reach it only
 		// on the connections it opened.
 		c.local, err = c.tr.ListenTCP(local)
+	case effects.WS, effects.WSS:
+		return c.connect(ctx)
 	default:
 		err = fmt.Errorf("%w: %s", ErrUnsupported, c.next.Transport)
 	}
@@ -250,6 +272,25 @@ func (c *Client) listen() error {
 		c.tr.Shutdown(context.Background())
 		return fmt.Errorf("client: listen %s %s: %w", c.next.Transport, local, err)
 	}
+	return nil
+}
+
+// connect opens the WebSocket connection to the next hop, which requests
+// then use (Next names it), and takes its local address as the client's.
+// Should it close, the next request opens another.
+func (c *Client) connect(ctx context.Context) error {
+	id, err := c.tr.Dial(ctx, c.next)
+	if err == nil {
+		var ok bool
+		if c.local, ok = c.tr.LocalAddr(id); !ok {
+			err = transport.ErrConnClosed
+		}
+	}
+	if err != nil {
+		c.tr.Shutdown(context.Background())
+		return fmt.Errorf("%w: %s %v: %w", ErrConnect, c.next.Transport, c.next.Addr, err)
+	}
+	c.next.Conn = id
 	return nil
 }
 
@@ -261,10 +302,17 @@ func hostOf(a netip.Addr) string {
 	return a.String()
 }
 
-// newUA makes the UA core: its Contact is the bound address.
+// newUA makes the UA core: its Contact is the bound address, or over
+// WebSocket a random host under .invalid, which the Vias name too.
 func (c *Client) newUA() error {
 	host := hostOf(c.local.Addr())
+	sentBy, port := host, c.local.Port()
 	contact := fmt.Sprintf("sip:sansip@%s:%d", host, c.local.Port())
+	if c.ws() {
+		sentBy, port = randomLabel()+".invalid", 0
+		contact = "sip:sansip@" + sentBy
+		c.instance = "urn:uuid:" + uuid4()
+	}
 	if c.next.Transport != effects.UDP {
 		contact += ";transport=" + strings.ToLower(c.next.Transport.String())
 	}
@@ -280,7 +328,7 @@ func (c *Client) newUA() error {
 		c.contact.User = c.aor.User
 	}
 	cfg := ua.Config{
-		AOR: c.aor, Contact: c.contact, Host: host, Port: c.local.Port(),
+		AOR: c.aor, Contact: c.contact, Host: sentBy, Port: port,
 		Gen: ident.Generator(idgen.Crypto()), UserAgent: "sansip",
 	}
 	if c.cfg.Username != "" {
@@ -293,6 +341,27 @@ func (c *Client) newUA() error {
 		return fmt.Errorf("client: %w", err)
 	}
 	return nil
+}
+
+// ws reports whether the client talks over WebSocket.
+func (c *Client) ws() bool {
+	return c.next.Transport == effects.WS || c.next.Transport == effects.WSS
+}
+
+// randomLabel returns a random DNS label of 13 letters and digits.
+func randomLabel() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// uuid4 returns a random UUID (RFC 9562 §5.4).
+func uuid4() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // run starts the one-shard runtime.
@@ -334,14 +403,34 @@ func (c *Client) Close() error {
 	return err
 }
 
-// Next returns the next hop: where requests go.
+// Next returns the next hop: where requests go (over WebSocket, with the
+// id of the connection Start opened).
 func (c *Client) Next() effects.Peer { return c.next }
 
-// Local returns the bound local address.
+// Local returns the bound local address (over WebSocket, the local address
+// of the connection Start opened).
 func (c *Client) Local() netip.AddrPort { return c.local }
 
-// Contact returns the UA's Contact URI (the bound address).
+// Contact returns the UA's Contact URI (the bound address, or a .invalid
+// host over WebSocket).
 func (c *Client) Contact() uri.URI { return c.contact }
+
+// RegisterOptions completes the options of a registration through this
+// client: Dest defaults to Next, and over
+// WebSocket an outbound registration (RFC 5626, with this client's
+// instance id and reg-id 1) is asked for unless o has one, as RFC 7118
+// Appendix B.1 recommends: the registrar then reaches the client over its
+// connection, which the UA keeps alive with CRLF pings and opens again,
+// registering anew, when it fails.
+func (c *Client) RegisterOptions(o ua.RegisterOptions) ua.RegisterOptions {
+	if o.Dest == (effects.Peer{}) {
+		o.Dest = c.next
+	}
+	if c.ws() && o.Outbound == nil {
+		o.Outbound = &ua.OutboundOptions{Instance: c.instance, RegID: 1}
+	}
+	return o
+}
 
 // AOR returns the client's address of record.
 func (c *Client) AOR() uri.URI { return c.aor }

@@ -2,13 +2,17 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sansip/sansip/drivers/client"
+	"github.com/sansip/sansip/drivers/transport"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/service"
@@ -17,21 +21,37 @@ import (
 )
 
 // startServer runs a sansip server on loopback with ephemeral ports until
-// the test ends, and returns its addresses.
+// the test ends, and returns its addresses: UDP and TCP on one port.
 func startServer(t *testing.T) map[effects.Transport]netip.AddrPort {
+	return startServerWith(t, effects.TCP)
+}
+
+// startServerWith runs a sansip server listening on UDP and on stream (TCP,
+// WS or WSS, with a self-signed certificate) on one port, and returns its
+// addresses. The server's Record-Route names that port, with the
+// transport of the flow: sharing it, the requests of a dialog that follow
+// the route reach the server on the transport they name.
+func startServerWith(t *testing.T, stream effects.Transport) map[effects.Transport]netip.AddrPort {
 	t.Helper()
 	port := freePort(t)
+	cfg := service.Config{
+		UDP:     []string{port},
+		Domains: []string{"example.test"}, Users: map[string]string{"alice": "alice", "bob": "bob"},
+		RecordRoute: true, Shards: 1, Drain: 100 * time.Millisecond,
+	}
+	switch stream {
+	case effects.TCP:
+		cfg.TCP = []string{port}
+	case effects.WS:
+		cfg.WS = []string{port}
+	case effects.WSS:
+		cfg.WSS = []string{port}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan map[effects.Transport][]netip.AddrPort, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, service.Config{
-			UDP: []string{port}, TCP: []string{port},
-			Domains: []string{"example.test"}, Users: map[string]string{"alice": "alice", "bob": "bob"},
-			RecordRoute: true, Shards: 1, Drain: 100 * time.Millisecond,
-			Ready: func(a map[effects.Transport][]netip.AddrPort) { ready <- a },
-		})
-	}()
+	cfg.Ready = func(a map[effects.Transport][]netip.AddrPort) { ready <- a }
+	go func() { done <- service.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -40,7 +60,7 @@ func startServer(t *testing.T) map[effects.Transport]netip.AddrPort {
 	})
 	select {
 	case a := <-ready:
-		return map[effects.Transport]netip.AddrPort{effects.UDP: a[effects.UDP][0], effects.TCP: a[effects.TCP][0]}
+		return map[effects.Transport]netip.AddrPort{effects.UDP: a[effects.UDP][0], stream: a[stream][0]}
 	case err := <-done:
 		t.Fatalf("server: %v", err)
 	case <-time.After(5 * time.Second):
@@ -132,20 +152,34 @@ func (e *events) wait(t *testing.T, kinds ...effects.EventKind) effects.Event {
 	}
 }
 
+// allTransports are the transports the client tests run on.
+var allTransports = []effects.Transport{effects.UDP, effects.TCP, effects.WS, effects.WSS}
+
+// serverFor starts a server that listens on tr (and UDP).
+func serverFor(t *testing.T, tr effects.Transport) map[effects.Transport]netip.AddrPort {
+	if tr == effects.UDP {
+		return startServer(t)
+	}
+	return startServerWith(t, tr)
+}
+
+// insecure accepts the test server's self-signed certificate.
+var insecure = &tls.Config{InsecureSkipVerify: true}
+
 func TestOptions(t *testing.T) {
-	for _, tr := range []effects.Transport{effects.UDP, effects.TCP} {
+	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
 			checkGoroutines(t)
-			addrs := startServer(t)
+			addrs := serverFor(t, tr)
 			e := newEvents()
 			c, err := client.Start(context.Background(), e.config(client.Config{
-				Target: mustURI(t, "sip:"+addrs[tr].String()), Transport: tr,
+				Target: mustURI(t, "sip:"+addrs[tr].String()), Transport: tr, TLS: insecure,
 			}))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if c.Next().Addr != addrs[tr] || c.Next().Transport != tr {
+			if c.Next().Addr != addrs[tr] || c.Next().Transport != tr || (c.Next().Conn != 0) != (tr == effects.WS || tr == effects.WSS) {
 				t.Errorf("next hop %v, want %s:%v", c.Next(), tr, addrs[tr])
 			}
 			err = c.Do(context.Background(), func(u *ua.UA, now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
@@ -171,7 +205,7 @@ func register(t *testing.T, addr netip.AddrPort, tr effects.Transport, user stri
 	t.Helper()
 	e := newEvents()
 	c, err := client.Start(context.Background(), e.config(client.Config{
-		Target: mustURI(t, "sip:example.test"), Proxy: addr.String(), Transport: tr,
+		Target: mustURI(t, "sip:example.test"), Proxy: addr.String(), Transport: tr, TLS: insecure,
 		AOR: mustURI(t, "sip:"+user+"@example.test"), Username: user, Password: user, AutoAnswer: true,
 	}))
 	if err != nil {
@@ -179,7 +213,7 @@ func register(t *testing.T, addr netip.AddrPort, tr effects.Transport, user stri
 	}
 	t.Cleanup(func() { c.Close() })
 	err = c.Do(context.Background(), func(u *ua.UA, now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
-		_, out, err := u.Register(now, ua.RegisterOptions{Registrar: c.Target(), Dest: c.Next()}, out)
+		_, out, err := u.Register(now, c.RegisterOptions(ua.RegisterOptions{Registrar: c.Target()}), out)
 		return out, err
 	})
 	if err != nil {
@@ -192,14 +226,14 @@ func register(t *testing.T, addr netip.AddrPort, tr effects.Transport, user stri
 }
 
 func TestCallAutoAnswer(t *testing.T) {
-	for _, tr := range []effects.Transport{effects.UDP, effects.TCP} {
+	for _, tr := range allTransports {
 		t.Run(tr.String(), func(t *testing.T) {
 			checkGoroutines(t)
-			addrs := startServer(t)
+			addrs := serverFor(t, tr)
 			_, bobEvents := register(t, addrs[tr], tr, "bob")
 			e := newEvents()
 			alice, err := client.Start(context.Background(), e.config(client.Config{
-				Target: mustURI(t, "sip:bob@example.test"), Proxy: addrs[tr].String(), Transport: tr,
+				Target: mustURI(t, "sip:bob@example.test"), Proxy: addrs[tr].String(), Transport: tr, TLS: insecure,
 				AOR: mustURI(t, "sip:alice@example.test"),
 			}))
 			if err != nil {
@@ -236,9 +270,79 @@ func TestCallAutoAnswer(t *testing.T) {
 	}
 }
 
-func TestWebSocketUnsupported(t *testing.T) {
-	_, err := client.Start(context.Background(), client.Config{Target: mustURI(t, "sip:127.0.0.1"), Transport: effects.WS})
-	if err == nil {
-		t.Fatal("a WebSocket client started")
+// TestWebSocketClient: over WebSocket the client opens its connection at
+// Start; its Contact and Vias name a random .invalid host (RFC 7118 §8,
+// Appendix B.1), and it registers with RFC 5626 outbound, so that the
+// registrar reaches it over that connection.
+func TestWebSocketClient(t *testing.T) {
+	checkGoroutines(t)
+	addrs := serverFor(t, effects.WS)
+	bob, bobEvents := register(t, addrs[effects.WS], effects.WS, "bob")
+	ct := bob.Contact()
+	if !strings.HasSuffix(ct.Host, ".invalid") || len(ct.Host) < len("x.invalid") || ct.Port != 0 || ct.Transport() != "ws" || ct.User != "bob" {
+		t.Errorf("Contact %s", ct.String())
+	}
+	if l := bob.Local(); l.Addr() != addrs[effects.WS].Addr() || l.Port() == 0 || bob.Next().Conn == 0 {
+		t.Errorf("local %v, next %v", l, bob.Next())
+	}
+	var reg *message.Message
+	select {
+	case reg = <-bobEvents.resp:
+	default:
+		t.Fatal("no response reported")
+	}
+	for reg.StatusCode() != 200 {
+		reg = <-bobEvents.resp
+	}
+	if v := reg.TopVia(); v.Transport != "WS" || v.Host != ct.Host || v.Port != 0 {
+		t.Errorf("Via %s", v.String())
+	}
+	if !strings.Contains(strings.Join(reg.Values("Contact"), ","), "reg-id=1") || !strings.Contains(strings.Join(reg.Values("Require"), ","), "outbound") {
+		t.Errorf("not an outbound registration: Contact %q, Require %q", reg.Values("Contact"), reg.Values("Require"))
+	}
+	// Another client of another transport calls bob: the INVITE reaches him
+	// over his connection.
+	e := newEvents()
+	alice, err := client.Start(context.Background(), e.config(client.Config{
+		Target: mustURI(t, "sip:bob@example.test"), Proxy: addrs[effects.UDP].String(), Transport: effects.UDP,
+		AOR: mustURI(t, "sip:alice@example.test"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	offer, _ := alice.Offer()
+	err = alice.Do(context.Background(), func(u *ua.UA, now effects.Time, out []effects.Effect) ([]effects.Effect, error) {
+		_, out, err := u.Call(now, alice.Target(), ua.CallOptions{Dest: alice.Next(), Body: offer}, out)
+		return out, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.wait(t, effects.CallAnswered, effects.CallFailed); ev.Kind != effects.CallAnswered {
+		t.Fatalf("call: %d %v", ev.Code, ev.Err)
+	}
+	bobEvents.wait(t, effects.CallAnswered)
+}
+
+// TestWebSocketConnectFails: Start reports a WebSocket connection that
+// cannot be opened, with the transport's reason.
+func TestWebSocketConnectFails(t *testing.T) {
+	checkGoroutines(t)
+	addrs := serverFor(t, effects.WSS)
+	// Verified, the server's self-signed certificate is refused.
+	_, err := client.Start(context.Background(), client.Config{
+		Target: mustURI(t, "sip:"+addrs[effects.WSS].String()), Transport: effects.WSS,
+	})
+	if !errors.Is(err, client.ErrConnect) || !errors.Is(err, transport.ErrHandshake) {
+		t.Errorf("unverified WSS: %v", err)
+	}
+	// Nothing listens for TCP on a UDP-only port.
+	udpOnly := startServerWith(t, effects.UDP)[effects.UDP]
+	_, err = client.Start(context.Background(), client.Config{
+		Target: mustURI(t, "sip:"+udpOnly.String()), Transport: effects.WS,
+	})
+	if !errors.Is(err, client.ErrConnect) || !errors.Is(err, transport.ErrDial) {
+		t.Errorf("no listener: %v", err)
 	}
 }

@@ -148,8 +148,8 @@ func (c *conn) prepare() error {
 	return nil
 }
 
-// connect dials the peer (TCP, then TLS's handshake) within DialTimeout,
-// giving up when ctx or the connection ends.
+// connect dials the peer (TCP, then TLS's handshake, then the WebSocket
+// upgrade) within DialTimeout, giving up when ctx or the connection ends.
 func (c *conn) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.t.cfg.DialTimeout)
 	defer cancel()
@@ -159,13 +159,19 @@ func (c *conn) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrDial, err)
 	}
-	if c.peer.Transport == effects.TLS {
+	if c.peer.Transport.Secure() {
 		tc := tls.Client(nc, c.t.clientTLS(c.peer))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
 			return fmt.Errorf("%w: %w", ErrHandshake, err)
 		}
 		nc = tc
+	}
+	if c.ws {
+		if err := c.upgrade(ctx, nc); err != nil {
+			nc.Close()
+			return err
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,6 +196,9 @@ func (t *Transport) clientTLS(p effects.Peer) *tls.Config {
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = p.Addr.Addr().String()
+	}
+	if p.Transport == effects.WSS && cfg.NextProtos == nil {
+		cfg.NextProtos = []string{"http/1.1"} // no HTTP/2: it cannot upgrade
 	}
 	return cfg
 }

@@ -26,8 +26,7 @@
 // is still open, else the latest open connection with the peer's address and
 // transport, whichever side opened it (a connection accepted from a peer
 // serves requests to the address it came from, as RFC 5923 aliasing would),
-// and only then dials (TCP, TLS; WebSocket connections are only accepted).
-// Each connection has its own effects.ConnID, carried in Packet.From.Conn, so
+// and only then dials (TCP, TLS, WS or WSS). Each connection has its own effects.ConnID, carried in Packet.From.Conn, so
 // the core answers a request on the connection it came on (RFC 3261 §18.2.2).
 //
 // WebSocket (RFC 7118): ListenWS and ListenWSS upgrade GET requests that
@@ -38,7 +37,16 @@
 // answered with pongs; messages are sent as one text frame, or binary when
 // they are not UTF-8.
 //
-// Not provided: dialling WebSocket connections, STUN keep-alives on UDP
+// A send to a WS or WSS peer with no open connection dials one, as for TCP
+// and TLS: TCP (and TLS for WSS, with ClientTLS and ServerName), then the
+// HTTP/1.1 upgrade of Config.WSPath asking for the "sip" subprotocol (RFC
+// 6455 §4.1, RFC 7118 §4.1), all within DialTimeout. A refused or
+// malformed upgrade fails the dial with ErrWSHandshake, naming the cause.
+// A dialled connection masks every frame it sends and refuses masked
+// frames from the server (RFC 6455 §5.1, §5.3); a CRLF message on it is a
+// pong.
+//
+// Not provided: STUN keep-alives on UDP
 // (RFC 5626 §4.4.2; a bare CRLFCRLF datagram is reported as a ping), SCTP,
 // and the destination address of datagrams on a wildcard UDP socket
 // (Packet.Local is then the socket's unspecified address).
@@ -74,7 +82,8 @@ var (
 	// carried.
 	ErrUnsupported = errors.New("transport: unsupported transport")
 	// ErrNoConnection: there is no open connection to the peer and none
-	// can be dialled (WebSocket connections are only accepted).
+	// can be dialled. Send no longer returns it (every stream transport
+	// is dialled); it is kept for the callers that match it.
 	ErrNoConnection = errors.New("transport: no connection to the peer")
 	// ErrTooManyConns: MaxConns connections are open.
 	ErrTooManyConns = errors.New("transport: too many connections")
@@ -97,6 +106,10 @@ var (
 	// ErrHandshake: the TLS handshake failed (certificate verification
 	// included).
 	ErrHandshake = errors.New("transport: TLS handshake failed")
+	// ErrWSHandshake: the server refused the WebSocket upgrade of a
+	// dialled connection, or answered it wrongly (RFC 6455 §4.1): the
+	// error names the status, or the header field at fault.
+	ErrWSHandshake = errors.New("transport: WebSocket handshake failed")
 	// ErrWrite: writing to the connection failed.
 	ErrWrite = errors.New("transport: write failed")
 	// ErrRead: reading from the connection failed, or the peer closed it.
@@ -208,8 +221,13 @@ type Config struct {
 	// else the peer's IP address is verified.
 	ClientTLS *tls.Config
 	// ServerName, if set, names the host whose certificate a dialled TLS
-	// connection to peer must present (RFC 5922: the SIP domain).
+	// or WSS connection to peer must present (RFC 5922: the SIP domain);
+	// it is also the Host of a dialled WebSocket upgrade, which is
+	// otherwise the peer's address.
 	ServerName func(peer effects.Peer) string
+	// WSPath is the path of the WebSocket upgrades this side dials (the
+	// resource of a ws or wss URI, RFC 6455 §3). Empty means "/".
+	WSPath string
 	// Logger receives the Transport's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -275,6 +293,9 @@ func New(cfg Config) *Transport {
 	if cfg.Handler == nil {
 		cfg.Handler = func(Packet) {}
 	}
+	if cfg.WSPath == "" {
+		cfg.WSPath = "/"
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -306,9 +327,9 @@ func New(cfg Config) *Transport {
 // go on a connection chosen as the package documentation says; a dial
 // happens in the background, so Send does not wait for it, and its failure
 // reaches OnClose. Send returns an error at once when it can tell:
-// ErrNoSocket, ErrUnsupported, ErrNoConnection, ErrTooManyConns,
-// ErrQueueFull (the connection is then closed), ErrConnClosed, ErrClosed, or
-// the UDP write's error.
+// ErrNoSocket, ErrUnsupported, ErrTooLarge (a WebSocket message over
+// MaxWSFrame), ErrTooManyConns, ErrQueueFull (the connection is then
+// closed), ErrConnClosed, ErrClosed, or the UDP write's error.
 func (t *Transport) Send(to effects.Peer, data []byte) error {
 	to.Addr = unmap(to.Addr)
 	var err error
@@ -328,7 +349,7 @@ func (t *Transport) Send(to effects.Peer, data []byte) error {
 }
 
 func (t *Transport) sendStream(to effects.Peer, data []byte) error {
-	if (to.Transport == effects.WS || to.Transport == effects.WSS) && len(data) > t.cfg.MaxWSFrame {
+	if isWS(to.Transport) && len(data) > t.cfg.MaxWSFrame {
 		return ErrTooLarge
 	}
 	c, fresh, err := t.connFor(to)
@@ -342,16 +363,16 @@ func (t *Transport) sendStream(to effects.Peer, data []byte) error {
 	return err
 }
 
-// Dial opens a TCP or TLS connection to the peer now, waiting for it (TLS
-// handshake included), and returns its id; an RFC 5626 flow starts this
-// way. Send reuses the connection afterwards.
+// Dial opens a TCP, TLS, WS or WSS connection to the peer now, waiting for
+// it (TLS handshake and WebSocket upgrade included), and returns its id; an
+// RFC 5626 flow starts this way. Send reuses the connection afterwards.
 func (t *Transport) Dial(ctx context.Context, to effects.Peer) (effects.ConnID, error) {
 	to.Addr = unmap(to.Addr)
-	if to.Transport != effects.TCP && to.Transport != effects.TLS {
+	if !isStream(to.Transport) {
 		return 0, fmt.Errorf("transport: dial %v: %w", to, ErrUnsupported)
 	}
 	to.Conn = 0
-	c, err := t.register(to, nil, true, false)
+	c, err := t.register(to, nil, true, isWS(to.Transport))
 	if err != nil {
 		return 0, fmt.Errorf("transport: dial %v: %w", to, err)
 	}
@@ -384,15 +405,20 @@ func (t *Transport) connFor(to effects.Peer) (c *conn, fresh bool, err error) {
 		return c, false, nil
 	}
 	defer t.mu.Unlock()
-	if to.Transport == effects.WS || to.Transport == effects.WSS {
-		return nil, false, ErrNoConnection
-	}
 	to.Conn = 0
 	// Under the same lock as the search: concurrent sends to one peer
 	// make one connection.
-	c, err = t.registerLocked(to, nil, true, false)
+	c, err = t.registerLocked(to, nil, true, isWS(to.Transport))
 	return c, err == nil, err
 }
+
+// isStream reports whether tr is carried on connections.
+func isStream(tr effects.Transport) bool {
+	return tr == effects.TCP || tr == effects.TLS || isWS(tr)
+}
+
+// isWS reports whether tr is WebSocket, plain or secure.
+func isWS(tr effects.Transport) bool { return tr == effects.WS || tr == effects.WSS }
 
 // sameAddr reports whether a connection's address is to's, or to has none.
 func sameAddr(conn, to netip.AddrPort) bool {
@@ -469,6 +495,20 @@ func (t *Transport) Open(id effects.ConnID, addr netip.AddrPort) bool {
 	c := t.conns[id]
 	t.mu.Unlock()
 	return c != nil && c.alive() && sameAddr(c.peer.Addr, addr)
+}
+
+// LocalAddr returns the local address of connection id and true, or false
+// when it is not open or not yet connected (a dial under way).
+func (t *Transport) LocalAddr(id effects.ConnID) (netip.AddrPort, bool) {
+	t.mu.Lock()
+	c := t.conns[id]
+	t.mu.Unlock()
+	if c == nil || !c.alive() {
+		return netip.AddrPort{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.local, c.nc != nil
 }
 
 // Conns returns the number of open connections.

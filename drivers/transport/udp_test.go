@@ -125,16 +125,20 @@ func testSendErrors(t *testing.T, portable bool) {
 	a, _ := start(t, Config{UDPPortableIO: portable})
 	v6 := effects.Peer{Addr: netip.MustParseAddrPort("[::1]:5060"), Transport: effects.UDP}
 	must[netip.AddrPort](t)(a.ListenUDP("127.0.0.1:0"))
+	big := bytes.Repeat([]byte("x"), parser.DefaultLimits.MaxMessageSize+1)
 	cases := []struct {
 		to   effects.Peer
+		data []byte
 		want error
 	}{
-		{v6, ErrNoSocket},
-		{effects.Peer{Addr: netip.MustParseAddrPort("127.0.0.1:5060"), Transport: effects.SCTP}, ErrUnsupported},
-		{effects.Peer{Addr: netip.MustParseAddrPort("127.0.0.1:5060"), Transport: effects.WS}, ErrNoConnection},
+		{v6, sipMsg(1), ErrNoSocket},
+		{effects.Peer{Addr: netip.MustParseAddrPort("127.0.0.1:5060"), Transport: effects.SCTP}, sipMsg(1), ErrUnsupported},
+		// RFC 7118 §5: one SIP message per WebSocket message, bounded by
+		// MaxWSFrame before any dial.
+		{effects.Peer{Addr: netip.MustParseAddrPort("127.0.0.1:5060"), Transport: effects.WS}, big, ErrTooLarge},
 	}
 	for _, c := range cases {
-		if err := a.Send(c.to, sipMsg(1)); !errors.Is(err, c.want) {
+		if err := a.Send(c.to, c.data); !errors.Is(err, c.want) {
 			t.Errorf("send to %v: %v, want %v", c.to, err, c.want)
 		}
 	}

@@ -1,7 +1,10 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
@@ -10,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -186,6 +191,95 @@ func acceptKey(key string) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// maxUpgradeResponse bounds the HTTP response to a dialled upgrade.
+const maxUpgradeResponse = 16 << 10
+
+// upgrade runs the client side of the opening handshake on a dialled
+// connection (RFC 6455 §4.1, RFC 7118 §4.1): a GET of Config.WSPath asking
+// for the "sip" subprotocol, answered by a 101 that must accept our key
+// and choose "sip". It ends with ctx, and leaves c.br holding whatever the
+// server sent after the response.
+func (c *conn) upgrade(ctx context.Context, nc net.Conn) error {
+	if d, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	var k [16]byte
+	rand.Read(k[:])
+	key := base64.StdEncoding.EncodeToString(k[:])
+	host := c.wsHost()
+	req := "GET " + c.t.cfg.WSPath + " HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+		"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		stop()
+		return fmt.Errorf("%w: %w: %w", ErrWSHandshake, ErrWrite, err)
+	}
+	// The response is read through a limit, lifted once it is read: the
+	// frames that follow go through the same buffer.
+	lr := &io.LimitedReader{R: nc, N: maxUpgradeResponse}
+	br := bufio.NewReaderSize(lr, readBufSize)
+	resp, err := http.ReadResponse(br, nil)
+	if !stop() {
+		return fmt.Errorf("%w: %w", ErrWSHandshake, context.Cause(ctx))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: reading the response: %w", ErrWSHandshake, err)
+	}
+	resp.Body.Close()
+	if err := checkUpgradeResponse(resp, key); err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrWSHandshake, host, c.t.cfg.WSPath, err)
+	}
+	lr.N = math.MaxInt64
+	nc.SetDeadline(time.Time{})
+	c.br = br
+	return nil
+}
+
+// checkUpgradeResponse checks a server's answer to our upgrade (RFC 6455
+// §4.1, the client's checks of the server's handshake).
+func checkUpgradeResponse(resp *http.Response, key string) error {
+	switch {
+	case resp.StatusCode != http.StatusSwitchingProtocols:
+		return fmt.Errorf("HTTP %s", resp.Status)
+	case !headerHas(resp.Header, "Upgrade", "websocket"):
+		return fmt.Errorf("the response's Upgrade is %q, not websocket", resp.Header.Get("Upgrade"))
+	case !headerHas(resp.Header, "Connection", "upgrade"):
+		return fmt.Errorf("the response's Connection is %q, not Upgrade", resp.Header.Get("Connection"))
+	case resp.Header.Get("Sec-WebSocket-Accept") != acceptKey(key):
+		return fmt.Errorf("wrong Sec-WebSocket-Accept %q", resp.Header.Get("Sec-WebSocket-Accept"))
+	case resp.Header.Get("Sec-WebSocket-Protocol") != "sip":
+		return fmt.Errorf("the server chose subprotocol %q, not sip", resp.Header.Get("Sec-WebSocket-Protocol"))
+	case resp.Header.Get("Sec-WebSocket-Extensions") != "":
+		// We asked for none (RFC 6455 §4.1, point 5 of the client's checks).
+		return fmt.Errorf("unasked Sec-WebSocket-Extensions %q", resp.Header.Get("Sec-WebSocket-Extensions"))
+	}
+	return nil
+}
+
+// wsHost is the Host of an upgrade to the peer: ServerName's name, else
+// its address, with the port unless it is the scheme's default.
+func (c *conn) wsHost() string {
+	host := ""
+	if c.t.cfg.ServerName != nil {
+		host = c.t.cfg.ServerName(c.peer)
+	}
+	if host == "" {
+		host = c.peer.Addr.Addr().String()
+		if c.peer.Addr.Addr().Is6() {
+			host = "[" + host + "]"
+		}
+	}
+	port, def := c.peer.Addr.Port(), uint16(80)
+	if c.peer.Transport == effects.WSS {
+		def = 443
+	}
+	if port != def {
+		host += ":" + strconv.Itoa(int(port))
+	}
+	return host
+}
+
 // readWS reads WebSocket frames: each data message (fragments joined, at
 // most MaxWSFrame bytes) is delivered; pings are answered, pongs ignored, a
 // close answered and ended.
@@ -240,17 +334,27 @@ func (c *conn) awaitFrame() error {
 	}
 }
 
+// deliverWS hands up a message: a CRLFCRLF one is a keep-alive ping
+// (RFC 5626 §4.4.1), and a CRLF one on a connection this side dialled the
+// answer to ours.
 func (c *conn) deliverWS(msg []byte) {
-	if bytes.Equal(msg, ping) {
+	switch {
+	case bytes.Equal(msg, ping):
 		c.t.deliver(Packet{From: c.peer, Local: c.local, Ping: true})
-		return
+	case c.outbound && bytes.Equal(msg, pong):
+		c.t.deliver(Packet{From: c.peer, Local: c.local, Pong: true})
+	default:
+		c.t.deliver(Packet{Data: msg, From: c.peer, Local: c.local})
 	}
-	c.t.deliver(Packet{Data: msg, From: c.peer, Local: c.local})
 }
 
-// readFrame reads one client frame. A data frame's payload is appended to
-// msg (the message being joined) and the result returned; a control frame's
-// payload is returned alone.
+// pong is the CRLF answer to a keep-alive ping (RFC 5626 §4.4.1).
+var pong = []byte("\r\n")
+
+// readFrame reads one frame: masked from a client, unmasked from a server
+// (RFC 6455 §5.1). A data frame's payload is appended to msg (the message
+// being joined) and the result returned; a control frame's payload is
+// returned alone.
 func (c *conn) readFrame(msg []byte, joining bool) (fin bool, op byte, payload []byte, err error) {
 	var hdr [8]byte
 	if _, err := io.ReadFull(c.br, hdr[:2]); err != nil {
@@ -260,8 +364,12 @@ func (c *conn) readFrame(msg []byte, joining bool) (fin bool, op byte, payload [
 	if hdr[0]&0x70 != 0 {
 		return false, 0, nil, c.protocolErr("reserved bits set")
 	}
-	if hdr[1]&0x80 == 0 {
+	masked := hdr[1]&0x80 != 0
+	switch {
+	case !masked && !c.outbound:
 		return false, 0, nil, c.protocolErr("unmasked client frame")
+	case masked && c.outbound:
+		return false, 0, nil, c.protocolErr("masked server frame")
 	}
 	n := uint64(hdr[1] & 0x7f)
 	switch n {
@@ -280,8 +388,10 @@ func (c *conn) readFrame(msg []byte, joining bool) (fin bool, op byte, payload [
 		return false, 0, nil, err
 	}
 	var mask [4]byte
-	if _, err := io.ReadFull(c.br, mask[:]); err != nil {
-		return false, 0, nil, c.frameReadErr(err)
+	if masked {
+		if _, err := io.ReadFull(c.br, mask[:]); err != nil {
+			return false, 0, nil, c.frameReadErr(err)
+		}
 	}
 	start := 0
 	if op < opClose {
@@ -293,10 +403,17 @@ func (c *conn) readFrame(msg []byte, joining bool) (fin bool, op byte, payload [
 	if _, err := io.ReadFull(c.br, payload[start:]); err != nil {
 		return false, 0, nil, c.frameReadErr(err)
 	}
-	for i := range payload[start:] {
-		payload[start+i] ^= mask[i&3]
+	if masked {
+		maskBytes(payload[start:], mask)
 	}
 	return fin, op, payload, nil
+}
+
+// maskBytes applies (or removes) a masking key (RFC 6455 §5.3).
+func maskBytes(b []byte, key [4]byte) {
+	for i := range b {
+		b[i] ^= key[i&3]
+	}
 }
 
 // checkFrame applies RFC 6455 §5's rules and MaxWSFrame to a frame header.
@@ -343,8 +460,10 @@ func (c *conn) frameReadErr(err error) error {
 	return fmt.Errorf("%w: %w", ErrRead, err)
 }
 
-// writeFrame writes one unmasked server frame: a control frame op, or a
-// message as text when it is valid UTF-8 and binary otherwise.
+// writeFrame writes one frame: a control frame op, or a message as text
+// when it is valid UTF-8 and binary otherwise. A server's frames go
+// unmasked; a client masks each with a fresh random key (RFC 6455 §5.3),
+// in place: data is the caller's to spoil.
 func (c *conn) writeFrame(op byte, data []byte) error {
 	if op == 0 {
 		op = opBinary
@@ -352,7 +471,7 @@ func (c *conn) writeFrame(op byte, data []byte) error {
 			op = opText
 		}
 	}
-	var hdr [10]byte
+	var hdr [14]byte
 	hdr[0] = 0x80 | op
 	h := 2
 	switch n := len(data); {
@@ -366,6 +485,13 @@ func (c *conn) writeFrame(op byte, data []byte) error {
 		hdr[1] = 127
 		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
 		h = 10
+	}
+	if c.outbound {
+		var key [4]byte
+		rand.Read(key[:])
+		hdr[1] |= 0x80
+		h += copy(hdr[h:], key[:])
+		maskBytes(data, key)
 	}
 	bufs := net.Buffers{hdr[:h], data}
 	_, err := bufs.WriteTo(c.nc)
