@@ -346,6 +346,8 @@ func (c *Core) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
 	case effects.ConnClosed:
 		out = c.proxy.Handle(in, out)
 		return c.toUA(in, out)
+	case effects.Pong:
+		return c.toUA(in, out) // the UA's outbound flows send the keep-alives
 	}
 	return c.proxy.Handle(in, out) // KeepAlive: the pong
 }

@@ -166,19 +166,27 @@ const (
 	KeepAlive
 	// Resolved: the answer to a Resolve effect that carried Tag.
 	Resolved
+	// Pong: the answer to a keep-alive of ours arrived from From: Data
+	// holds a STUN Binding response (RFC 5626 §4.4.2), which the UA core
+	// reads with package stun to check its outbound flow. Drivers report a
+	// STUN Binding response on a SIP port this way, answer Binding requests
+	// themselves and drop other STUN messages; CRLF pongs (§4.4.1) carry
+	// nothing to check and are not reported. Cores without keep-alives of
+	// their own ignore it.
+	Pong
 )
 
 // Input is one thing that happened, with the time it happened.
 type Input struct {
 	Kind InputKind
 	Now  Time
-	Data []byte // Received: the message's bytes (the core copies them)
+	Data []byte // Received: the message's bytes (the core copies them); Pong: the STUN response
 	// Msg, for Received, is the message already parsed from Data by the
 	// caller (with the core's limits, datagram or stream rules as
 	// From.Transport says): the core uses it instead of parsing Data
 	// again, and owns it from then on. Nil: the core parses Data.
 	Msg   *message.Message
-	From  Peer           // Received, KeepAlive: where it came from
+	From  Peer           // Received, KeepAlive, Pong: where it came from
 	Local netip.AddrPort // Received: the local address it arrived on
 	Timer TimerID        // TimerFired
 	Tag   uint64         // SendFailed, Resolved: the Tag of the effect

@@ -50,7 +50,7 @@
 //   - Close: a peer's TCP connection closes.
 //   - App: an application command.
 //   - Answer: the oldest DNS look-up is answered, or the last send fails.
-//   - KeepAlive: a CRLFCRLF ping arrives.
+//   - KeepAlive: a CRLFCRLF ping arrives, or a STUN Binding response.
 //
 // A message may hold macros (Learned.Expand) that stand for what the core
 // sent before: its tag in the last dialog, the branch, Call-ID, CSeq,

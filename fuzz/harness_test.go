@@ -14,6 +14,7 @@ import (
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/stun"
 )
 
 // trace logs what a target does, to read a failing input:
@@ -40,15 +41,18 @@ type node struct {
 	learned Learned
 	dns     []uint64 // the Tags of Resolves not answered yet
 	lastTag uint64   // the Tag of the last Send
-	events  []effects.Event
-	out     []effects.Effect
-	app     []effects.Effect
-	buf     []byte
-	msg     []byte
-	steps   int                        // events handled for the current input, bounded
-	policy  uint8                      // the application's policy, from the last message record
-	record  *[]string                  // every message sent, when set
-	onSend  func(effects.Peer, []byte) // sees every message sent, when set
+	// lastSTUN is the transaction id of the last STUN Binding request
+	// sent (a UDP outbound keep-alive, RFC 5626 §4.4.2).
+	lastSTUN stun.TransactionID
+	events   []effects.Event
+	out      []effects.Effect
+	app      []effects.Effect
+	buf      []byte
+	msg      []byte
+	steps    int                        // events handled for the current input, bounded
+	policy   uint8                      // the application's policy, from the last message record
+	record   *[]string                  // every message sent, when set
+	onSend   func(effects.Peer, []byte) // sees every message sent, when set
 }
 
 func newNode(t testing.TB, name string, handle func(effects.Input, []effects.Effect) []effects.Effect) *node {
@@ -157,8 +161,12 @@ func (n *node) send(e *effects.Effect) {
 		n.fatalf("Send to %v: no destination", e.To)
 	}
 	if e.Msg == nil {
-		// A keep-alive ping or pong (RFC 5626 §4.4.1).
-		if s := string(e.Data); s != "\r\n" && s != "\r\n\r\n" {
+		// A keep-alive ping or pong (RFC 5626 §4.4.1), or a STUN Binding
+		// request on a UDP flow (§4.4.2).
+		if m, err := stun.Parse(e.Data); err == nil && m.Type == stun.BindingRequest && e.To.Transport == effects.UDP {
+			n.lastSTUN = m.TxID
+			n.logf("send to %v: STUN Binding request %x", e.To, m.TxID)
+		} else if s := string(e.Data); s != "\r\n" && s != "\r\n\r\n" {
 			n.fatalf("Send of raw data %q", e.Data)
 		}
 		n.lastTag = e.Tag
@@ -301,8 +309,29 @@ func (n *node) step(r Record, app func(Record)) {
 		if r.Arg&4 != 0 {
 			tr = effects.TCP
 		}
+		if r.Arg&8 != 0 {
+			n.pong(r)
+			return
+		}
 		n.feed(effects.Input{Kind: effects.KeepAlive, From: PeerOf(r.Peer(), tr)})
 	}
+}
+
+// pong feeds a STUN Binding response (effects.Pong) from the record's
+// peer: the record's data when it has some, else the success response to
+// the last Binding request sent, reporting Mapped (or Rebound when Arg&16:
+// the NAT binding changed).
+func (n *node) pong(r Record) {
+	data := r.Data
+	if len(data) == 0 {
+		mapped := Mapped
+		if r.Arg&16 != 0 {
+			mapped = Rebound
+		}
+		data = stun.AppendBindingSuccess(nil, n.lastSTUN, mapped)
+	}
+	n.logf("STUN response from %v: %x", Peers[r.Peer()], data)
+	n.feed(effects.Input{Kind: effects.Pong, Data: data, From: PeerOf(r.Peer(), effects.UDP)})
 }
 
 // answer answers the oldest DNS look-up, with peer's address when ok; with

@@ -50,7 +50,11 @@ const (
 	// (effects.SendFailed).
 	Answer
 	// KeepAlive: a CRLFCRLF ping (RFC 5626 §4.4.1) arrives from the peer
-	// Arg&3, over TCP when Arg&4 is set.
+	// Arg&3, over TCP when Arg&4 is set; when Arg&8 is set, a STUN
+	// Binding response (effects.Pong, §4.4.2) arrives over UDP instead:
+	// the record's data, or without data the success response to the
+	// core's last Binding request, reporting Mapped (Rebound when Arg&16
+	// is set).
 	KeepAlive
 )
 
@@ -204,6 +208,24 @@ func (s Script) Answer(ok bool, peer int) Script {
 		arg |= 1
 	}
 	return s.record(Answer, arg, nil)
+}
+
+// Mapped and Rebound are the reflexive addresses the STUN responses of
+// KeepAlive records report: the core's UDP flow as a NAT maps it, and the
+// same after the NAT's binding changed.
+var (
+	Mapped  = netip.MustParseAddrPort("203.0.113.50:40000")
+	Rebound = netip.MustParseAddrPort("203.0.113.50:40001")
+)
+
+// Pong adds a STUN Binding response from peer to the core's last Binding
+// request, reporting Mapped, or Rebound when rebound.
+func (s Script) Pong(peer int, rebound bool) Script {
+	arg := uint8(peer&3) | 8
+	if rebound {
+		arg |= 16
+	}
+	return s.record(KeepAlive, arg, nil)
 }
 
 // KeepAlive adds a CRLFCRLF ping from peer over tr.

@@ -609,6 +609,19 @@ func uaSeeds(t testing.TB) []seed {
 		Advance(18).
 		Answer(false, 0),
 		effects.Registered, effects.RegistrationFlowFailed)
+	// Outbound over UDP: STUN keep-alives (RFC 5626 §4.4.2); the first
+	// response is accepted, the second reports another address (the NAT
+	// binding changed) and the flow fails; the UA registers again.
+	add("register-outbound-udp", Script{}.
+		App(cmdRegisterOutbound).
+		Receive(udp, 0, 0, aliceRespTag(200, "OK", "r3", "Require: outbound\r\nFlow-Timer: 30\r\nContact: <sip:alice@192.0.2.10:5060>;reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\";expires=600\r\n", "")).
+		Advance(14).
+		Pong(0, false).
+		Advance(14).
+		Pong(0, true).
+		Advance(15).
+		Receive(udp, 0, 0, aliceRespTag(200, "OK", "r3", "Require: outbound\r\nContact: <sip:alice@192.0.2.10:5060>;reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\";expires=600\r\n", "")),
+		effects.Registered, effects.RegistrationFlowFailed)
 
 	// Requests outside any dialog, both ways.
 	add("requests", Script{}.

@@ -32,6 +32,7 @@ var scenarios = []struct {
 	{"session timer refreshed", sessionTimerRefresh},
 	{"session timer expired", sessionTimerExpiry},
 	{"programmable server", dispatchLossy},
+	{"outbound with STUN keep-alives", outboundSTUN},
 }
 
 // TestDeterminism: the same seed gives the same run, message for message

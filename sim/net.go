@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/stun"
 )
 
 // Link is how one direction between two nodes behaves.
@@ -204,8 +205,30 @@ func (s *Sim) arrive(e *event) {
 		in = effects.Input{Kind: effects.KeepAlive, From: e.from}
 	case isPong(e.data):
 		return // drivers drop pongs (drivers/transport Packet.Pong)
+	case e.conn == nil && stun.IsSTUN(e.data):
+		s.stun(nd, e)
+		return
 	}
 	s.input(nd, in)
+}
+
+// stun handles a STUN datagram as drivers/transport does on a SIP port
+// (RFC 5626 §8): a Binding request is answered by the node's "driver" at
+// once with its source in XOR-MAPPED-ADDRESS, a Binding response goes to
+// the core as a Pong, anything else is dropped.
+func (s *Sim) stun(nd *Node, e *event) {
+	m, err := stun.Parse(e.data)
+	switch {
+	case err != nil:
+		// Not STUN after all: dropped.
+	case m.Type.Method() == stun.MethodBinding && (m.Type.Class() == stun.ClassSuccess || m.Type.Class() == stun.ClassError):
+		s.input(nd, effects.Input{Kind: effects.Pong, Data: e.data, From: e.from})
+		return
+	default:
+		if resp, ok := stun.AppendResponse(nil, &m, e.from.Addr); ok {
+			s.send(nd, &effects.Effect{Kind: effects.Send, Data: resp, To: e.from})
+		}
+	}
 }
 
 func isPing(b []byte) bool { return string(b) == "\r\n\r\n" }

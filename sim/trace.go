@@ -13,6 +13,7 @@ import (
 
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/stun"
 )
 
 // Op says what a Record records.
@@ -95,9 +96,9 @@ type Record struct {
 // Message parses the record's Data.
 func (r *Record) Message() (*message.Message, error) { return message.Parse(r.Data, nil) }
 
-// IsMessage reports whether the record carries a SIP message (not a
-// keep-alive).
-func (r *Record) IsMessage() bool { return len(r.Data) > 4 }
+// IsMessage reports whether the record carries a SIP message (not a CRLF
+// or STUN keep-alive).
+func (r *Record) IsMessage() bool { return len(r.Data) > 4 && !stun.IsSTUN(r.Data) }
 
 // Summary is the record's message in short: "INVITE sip:bob@example.com"
 // for a request, "200 INVITE" for a response.
@@ -112,6 +113,11 @@ func Summary(data []byte) string {
 		return "ping"
 	case isPong(data):
 		return "pong"
+	case stun.IsSTUN(data):
+		if m, err := stun.Parse(data); err == nil {
+			return "STUN " + m.Type.String()
+		}
+		return "STUN?"
 	}
 	line, _, _ := bytes.Cut(data, []byte("\r\n"))
 	if rest, ok := bytes.CutPrefix(line, []byte("SIP/2.0 ")); ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/stun"
 	"github.com/sansip/sansip/uri"
 )
 
@@ -59,7 +60,8 @@ type item struct {
 	timer effects.TimerID
 	data  []byte
 	from  effects.Peer
-	fn    func() // an application action
+	kind  effects.InputKind // of data: Received unless set (Pong)
+	fn    func()            // an application action
 }
 
 // network carries messages between nodes with a latency, and fires their
@@ -86,6 +88,11 @@ type network struct {
 	// raw sees the sends of raw bytes (keep-alives), which carry no
 	// message.
 	raw func(from *node, e effects.Effect)
+	// stunServer, when set, answers the STUN requests sent to a node as
+	// a SIP edge proxy's driver would (RFC 5626 §8): the response it
+	// returns arrives at the sender as a Pong after a round trip; nil
+	// answers nothing. Without it STUN goes nowhere.
+	stunServer func(from, to *node, req []byte) []byte
 }
 
 func newNetwork(t tester) *network {
@@ -137,6 +144,11 @@ func (n *network) apply(nd *node, effs []effects.Effect) {
 			to := n.nodes[e.To.Addr]
 			if e.Msg == nil && n.raw != nil {
 				n.raw(nd, e)
+			}
+			if e.Msg == nil && to != nil && n.stunServer != nil && stun.IsSTUN(e.Data) {
+				if resp := n.stunServer(nd, to, e.Data); resp != nil {
+					n.schedule(item{at: n.now.Add(2 * n.latency), node: nd, data: resp, from: to.addr, kind: effects.Pong})
+				}
 			}
 			if to == nil || e.Msg == nil {
 				continue
@@ -214,6 +226,9 @@ func (n *network) run(limit time.Duration) {
 			continue
 		}
 		in := effects.Input{Kind: effects.Received, Now: n.now, Data: it.data, From: it.from}
+		if it.kind != 0 {
+			in.Kind = it.kind
+		}
 		if it.data == nil {
 			if !n.pending[it.node][it.timer] {
 				continue // cancelled

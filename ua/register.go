@@ -3,6 +3,8 @@ package ua
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/stun"
 	"github.com/sansip/sansip/uri"
 )
 
@@ -45,18 +48,32 @@ import (
 // outbound, the flow the 2xx came on is up: a keep-alive is sent on it at
 // a random interval between 80% and 100% of the 2xx's Flow-Timer
 // (§4.4.1), or, without one, between 95 and 120 s on connection-oriented
-// transports and 24 and 29 s on UDP. The keep-alive is the CRLFCRLF ping of
-// §4.4.1 (an effects.Send with Data and no Msg) on every transport: the UA
-// core has no STUN, so on UDP it keeps the NAT binding open but cannot
-// detect a failure by itself. The flow fails when the driver reports its
-// connection closed (ConnClosed) or a keep-alive that could not be sent
-// (SendFailed with the keep-alive's Tag); the UA then reports
-// RegistrationFlowFailed and registers again on a new flow after the §4.5
-// backoff: a random time between 50% and 100% of
-// min(MaxTime, BaseTime·2^failures), where failures counts the consecutive
-// flow failures and failed attempts since the last success (0 for the
-// first), BaseTime is 30 s and MaxTime 1800 s by default. Pong timeouts
-// are left to the driver, which reports a dead connection as ConnClosed.
+// transports and 24 and 29 s on UDP. On connection-oriented transports the
+// keep-alive is the CRLFCRLF ping of §4.4.1 (an effects.Send with Data and
+// no Msg). On UDP it is a STUN Binding request (§4.4.2, package stun), also
+// an effects.Send with Data, whose transaction id the UA draws from
+// Config.Gen; the driver feeds the Binding response back as an effects.Pong
+// input. The request is a STUN client transaction (RFC 5389 §7.2.1): sent
+// again after RTO, 2·RTO, 4·RTO... (RTO is the transaction layer's T1),
+// seven times at most, and given up 16·RTO after the last (RFC 5389's
+// defaults Rc and Rm): 39.5 s with the default T1. A keep-alive falling due
+// meanwhile is not sent; the retransmissions keep the binding open. The first success response's XOR-MAPPED-ADDRESS (or
+// MAPPED-ADDRESS) is the flow's; OutboundOptions.CRLFKeepAlive sends the
+// CRLFCRLF ping on UDP instead, for an edge proxy that does not answer
+// STUN (the UA then cannot tell a failed UDP flow).
+//
+// The flow fails when the driver reports its connection closed
+// (ConnClosed), a keep-alive that could not be sent (SendFailed with the
+// keep-alive's Tag), or, on UDP, when a Binding request gets no response in
+// time, gets an error response, or gets a success response reporting
+// another address than before: the NAT binding changed (§4.4.2). The UA
+// then reports RegistrationFlowFailed (Err wraps ErrFlowFailed with the
+// reason) and registers again on a new flow after the §4.5 backoff: a
+// random time between 50% and 100% of min(MaxTime, BaseTime·2^failures),
+// where failures counts the consecutive flow failures and failed attempts
+// since the last success (0 for the first), BaseTime is 30 s and MaxTime
+// 1800 s by default. CRLF pong timeouts are left to the driver, which
+// reports a dead connection as ConnClosed.
 
 // Errors of registrations, matchable with errors.Is.
 var (
@@ -102,6 +119,10 @@ type OutboundOptions struct {
 	// BaseTime and MaxTime are the §4.5 backoff's base and cap; default
 	// 30 s and 1800 s.
 	BaseTime, MaxTime time.Duration
+	// CRLFKeepAlive sends CRLFCRLF pings on a UDP flow too, instead of
+	// STUN Binding requests (§4.4.2), for an edge proxy that does not
+	// answer STUN; a failed UDP flow then goes unnoticed.
+	CRLFKeepAlive bool
 }
 
 // RegistrationInfo is what Registration reports about a registration.
@@ -121,6 +142,9 @@ type RegistrationInfo struct {
 	// FlowUp: the outbound flow is up and kept alive; Flow is where.
 	FlowUp bool
 	Flow   effects.Peer
+	// Mapped is the UDP flow's reflexive address, as the STUN keep-alives
+	// report it (§4.4.2); invalid until the first response.
+	Mapped netip.AddrPort
 	// Failures counts consecutive failures since the last success.
 	Failures int
 	// Refreshing: a REGISTER binding our Contact is in progress.
@@ -166,6 +190,17 @@ type registration struct {
 	fails  int
 	// keepLo and keepHi bound the keep-alive interval, in ms.
 	keepLo, keepHi uint64
+	// The STUN keep-alive in progress on a UDP flow (§4.4.2): its
+	// transaction id and bytes, how many times it went, and the timer of
+	// its next retransmission or of giving up; checking while it waits
+	// for its response. mapped is the flow's reflexive address, as the
+	// first response reported it.
+	checking bool
+	stunTx   stun.TransactionID
+	stunReq  []byte
+	stunSent int
+	tStun    effects.TimerID
+	mapped   netip.AddrPort
 	// realms are the realms whose credentials the last REGISTER carried,
 	// in its order: later REGISTERs carry them again (RFC 3665 §2.2). A
 	// slice, not a map: each drawing a cnonce from the generator, they
@@ -275,7 +310,7 @@ func (u *UA) Registration(id uint64) (RegistrationInfo, bool) {
 	}
 	return RegistrationInfo{
 		Registered: r.registered, Granted: r.granted, Asked: r.asked, RefreshAt: r.nextAt,
-		CallID: r.callID, CSeq: r.cseq, FlowUp: r.flowUp, Flow: r.flow, Failures: r.fails,
+		CallID: r.callID, CSeq: r.cseq, FlowUp: r.flowUp, Flow: r.flow, Mapped: r.mapped, Failures: r.fails,
 		Refreshing: r.busy && r.op == opRegister,
 	}, true
 }
@@ -523,7 +558,8 @@ func (o regOwner) clientFailure(now effects.Time, role txnRole, ev effects.Event
 	if ev.Kind == effects.TxnTransportError {
 		code, err = 503, ErrTransport
 		r.flowUp = false // whatever flow it went on is gone
-		out = u.cancelTimer(&r.tKeep, out)
+		out = u.stopKeepAlive(r, out)
+		r.mapped = netip.AddrPort{}
 	}
 	return u.regFailure(now, r, code, nil, err, out)
 }
@@ -740,8 +776,17 @@ func (u *UA) sendQueued(now effects.Time, r *registration, out []effects.Effect)
 // stopTimers cancels the registration's timers and stops its keep-alives.
 func (u *UA) stopTimers(r *registration, out []effects.Effect) []effects.Effect {
 	out = u.cancelTimer(&r.tNext, out)
-	out = u.cancelTimer(&r.tKeep, out)
+	out = u.stopKeepAlive(r, out)
 	r.nextAt, r.flowUp = 0, false
+	return out
+}
+
+// stopKeepAlive cancels the keep-alive timer and forgets the STUN
+// keep-alive in progress, if any.
+func (u *UA) stopKeepAlive(r *registration, out []effects.Effect) []effects.Effect {
+	out = u.cancelTimer(&r.tKeep, out)
+	out = u.cancelTimer(&r.tStun, out)
+	r.checking, r.stunReq, r.stunSent = false, nil, 0
 	return out
 }
 
@@ -787,7 +832,8 @@ func (u *UA) armKeepAlive(r *registration, m *message.Message, out []effects.Eff
 	return out
 }
 
-// keepAlive sends a CRLFCRLF ping on the flow and arms the next one.
+// keepAlive sends a keep-alive on the flow, a CRLFCRLF ping or a STUN
+// Binding request, and arms the next one.
 func (u *UA) keepAlive(id uint64, out []effects.Effect) []effects.Effect {
 	r := u.regs[id]
 	if r == nil {
@@ -797,8 +843,127 @@ func (u *UA) keepAlive(id uint64, out []effects.Effect) []effects.Effect {
 	if !r.flowUp {
 		return out
 	}
-	out = append(out, effects.Effect{Kind: effects.Send, Data: crlf2, To: r.flow, Tag: uaTimerBit | regTagBit | id})
+	switch {
+	case !r.stunFlow():
+		out = append(out, effects.Effect{Kind: effects.Send, Data: crlf2, To: r.flow, Tag: uaTimerBit | regTagBit | id})
+	case !r.checking:
+		// A new STUN transaction; while one waits for its response, its
+		// retransmissions keep the binding open.
+		r.checking, r.stunSent = true, 0
+		r.stunTx = u.stunTxID()
+		r.stunReq = stun.AppendBindingRequest(nil, r.stunTx)
+		out = u.sendStun(r, out)
+	}
 	return u.armKeepAlive(r, nil, out)
+}
+
+// stunFlow reports whether the registration's flow is kept alive with STUN
+// (§4.4.2): a datagram flow, unless CRLFKeepAlive.
+func (r *registration) stunFlow() bool {
+	return !r.flow.Transport.Reliable() && (r.o.Outbound == nil || !r.o.Outbound.CRLFKeepAlive)
+}
+
+// The STUN client transaction's retransmissions (RFC 5389 §7.2.1): Rc
+// requests at most, and Rm·RTO after the last one without a response the
+// transaction fails.
+const (
+	stunRc = 7
+	stunRm = 16
+)
+
+// sendStun sends the STUN keep-alive in progress (again) and arms the timer
+// of the next retransmission, or of giving up after the last.
+func (u *UA) sendStun(r *registration, out []effects.Effect) []effects.Effect {
+	out = append(out, effects.Effect{Kind: effects.Send, Data: r.stunReq, To: r.flow, Tag: uaTimerBit | regTagBit | r.id})
+	r.stunSent++
+	wait := u.t1() << (r.stunSent - 1)
+	if r.stunSent >= stunRc {
+		wait = stunRm * u.t1()
+	}
+	id := r.id
+	r.tStun, out = u.setFuncTimer(wait, func(now effects.Time, out []effects.Effect) []effects.Effect {
+		return u.stunTimer(now, id, out)
+	}, out)
+	return out
+}
+
+// stunTimer retransmits the STUN keep-alive, or, after the last, fails the
+// flow: no response came (§4.4.2).
+func (u *UA) stunTimer(now effects.Time, id uint64, out []effects.Effect) []effects.Effect {
+	r := u.regs[id]
+	if r == nil {
+		return out
+	}
+	r.tStun = 0
+	if !r.checking || !r.flowUp {
+		return out
+	}
+	if r.stunSent < stunRc {
+		return u.sendStun(r, out)
+	}
+	return u.flowFailed(now, r, fmt.Errorf("%w: no STUN Binding response", ErrFlowFailed), out)
+}
+
+// stunTxID draws a STUN transaction id from the generator: two Uint64s
+// when it has them, else 96 bits of a fresh Call-ID's FNV-1a hash.
+func (u *UA) stunTxID() stun.TransactionID {
+	var id stun.TransactionID
+	if r, ok := u.cfg.Gen.(interface{ Uint64() uint64 }); ok {
+		a, b := r.Uint64(), r.Uint64()
+		for i := 0; i < 8; i++ {
+			id[i] = byte(a >> (8 * i))
+		}
+		for i := 8; i < 12; i++ {
+			id[i] = byte(b >> (8 * (i - 8)))
+		}
+		return id
+	}
+	// A fresh Call-ID, hashed: ident.Source's carry about 142 random
+	// bits, crypto/rand's in a deployment (package drivers/idgen).
+	h := fnv.New128a()
+	h.Write([]byte(u.cfg.Gen.CallID()))
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+// regPong handles a STUN Binding response (effects.Pong): the answer to
+// the STUN keep-alive of one of the registrations, matched by its
+// transaction id (RFC 5389 §7.3.3). An error response, or a success
+// response reporting another address than the flow's (the NAT binding
+// changed), fails the flow (RFC 5626 §4.4.2). Anything else is ignored.
+func (u *UA) regPong(now effects.Time, data []byte, out []effects.Effect) []effects.Effect {
+	m, err := stun.Parse(data)
+	if err != nil || m.Type.Method() != stun.MethodBinding {
+		return out
+	}
+	if c := m.Type.Class(); c != stun.ClassSuccess && c != stun.ClassError {
+		return out
+	}
+	var r *registration
+	for _, x := range u.regs {
+		if x.checking && x.flowUp && x.stunTx == m.TxID {
+			r = x
+			break
+		}
+	}
+	if r == nil {
+		return out // a late retransmission's answer, or not ours
+	}
+	out = u.cancelTimer(&r.tStun, out)
+	r.checking, r.stunReq, r.stunSent = false, nil, 0
+	if m.Type.Class() == stun.ClassError {
+		code, reason, _ := m.ErrorCode()
+		return u.flowFailed(now, r, fmt.Errorf("%w: STUN Binding error response %d %s", ErrFlowFailed, code, reason), out)
+	}
+	mapped, err := m.ReflexiveAddress()
+	if err != nil {
+		return out // alive, but says nothing about the binding
+	}
+	if r.mapped.IsValid() && mapped != r.mapped {
+		return u.flowFailed(now, r, fmt.Errorf("%w: the NAT binding changed from %v to %v", ErrFlowFailed, r.mapped, mapped), out)
+	}
+	r.mapped = mapped
+	return out
 }
 
 // regSendFailed handles a SendFailed for one of the UA's own sends: a
@@ -811,7 +976,7 @@ func (u *UA) regSendFailed(now effects.Time, tag uint64, out []effects.Effect) [
 	if r == nil || !r.flowUp {
 		return out
 	}
-	return u.flowFailed(now, r, out)
+	return u.flowFailed(now, r, fmt.Errorf("%w: a keep-alive could not be sent", ErrFlowFailed), out)
 }
 
 // regConnClosed handles a closed connection: the flows on it failed.
@@ -832,20 +997,21 @@ func (u *UA) regConnClosed(now effects.Time, conn effects.ConnID, out []effects.
 		}
 	}
 	for _, r := range failed {
-		out = u.flowFailed(now, r, out)
+		out = u.flowFailed(now, r, fmt.Errorf("%w: its connection closed", ErrFlowFailed), out)
 	}
 	return out
 }
 
-// flowFailed reports a failed outbound flow and registers again on a new
-// one after the §4.5 backoff; a REGISTER in progress on it fails by itself
-// and is retried the same way.
-func (u *UA) flowFailed(now effects.Time, r *registration, out []effects.Effect) []effects.Effect {
+// flowFailed reports a failed outbound flow (why wraps ErrFlowFailed) and
+// registers again on a new one after the §4.5 backoff; a REGISTER in
+// progress on it fails by itself and is retried the same way.
+func (u *UA) flowFailed(now effects.Time, r *registration, why error, out []effects.Effect) []effects.Effect {
 	r.flowUp, r.registered = false, false
 	r.o.Dest.Conn = 0 // a new flow
 	r.flow = r.o.Dest
-	out = u.cancelTimer(&r.tKeep, out)
-	out = deliver(out, effects.Event{Kind: effects.RegistrationFlowFailed, ID: r.id, Err: ErrFlowFailed})
+	r.mapped = netip.AddrPort{}
+	out = u.stopKeepAlive(r, out)
+	out = deliver(out, effects.Event{Kind: effects.RegistrationFlowFailed, ID: r.id, Err: why})
 	if r.busy || r.queued != 0 {
 		return out
 	}

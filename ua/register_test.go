@@ -13,6 +13,7 @@ import (
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/stun"
 )
 
 // registers returns Bob's REGISTERs on the wire, with when they went.
@@ -365,10 +366,28 @@ func newOutbound(t tester, tr effects.Transport, flowTimer uint32) (*regSetup, u
 	reg.outbound, reg.flowTimer = true, flowTimer
 	s := &regSetup{n: n, bob: bob, reg: reg}
 	var pings []time.Duration
+	var lastTx stun.TransactionID
 	n.raw = func(from *node, e effects.Effect) {
-		if from == bob && string(e.Data) == "\r\n\r\n" && e.To.Addr == reg.nd.addr.Addr {
+		if from != bob || e.To.Addr != reg.nd.addr.Addr {
+			return
+		}
+		if string(e.Data) == "\r\n\r\n" {
 			pings = append(pings, time.Duration(n.now))
 		}
+		// A STUN keep-alive counts once, not its retransmissions.
+		if m, err := stun.Parse(e.Data); err == nil && m.Type == stun.BindingRequest && m.TxID != lastTx {
+			lastTx = m.TxID
+			pings = append(pings, time.Duration(n.now))
+		}
+	}
+	// The registrar's driver answers STUN with the address it saw.
+	n.stunServer = func(from, to *node, b []byte) []byte {
+		req, err := stun.Parse(b)
+		if err != nil {
+			return nil
+		}
+		resp, _ := stun.AppendResponse(nil, &req, from.addr.Addr)
+		return resp
 	}
 	o := s.options()
 	o.Outbound = &OutboundOptions{Instance: instance, RegID: 1}
@@ -378,8 +397,9 @@ func newOutbound(t tester, tr effects.Transport, flowTimer uint32) (*regSetup, u
 
 // RFC 5626 §4.2: the REGISTER carries +sip.instance, reg-id, Supported:
 // outbound, path and ";ob" on the outbound proxy's Route; §4.4.1: once the
-// 200 says Require: outbound, keep-alives go at 80-100% of Flow-Timer, or
-// 95-120 s on TCP and 24-29 s on UDP without one.
+// 200 says Require: outbound, keep-alives (CRLFCRLF on TCP, STUN Binding
+// requests on UDP, §4.4.2) go at 80-100% of Flow-Timer, or 95-120 s on TCP
+// and 24-29 s on UDP without one.
 func TestOutboundKeepAlive(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -272,6 +272,9 @@ func (u *UA) Handle(in effects.Input, out []effects.Effect) []effects.Effect {
 		// The registrations learn first, so that the REGISTER failing
 		// with the connection is retried once.
 		out = u.regConnClosed(in.Now, in.Conn, out)
+	case in.Kind == effects.Pong:
+		// A STUN Binding response to a registration's keep-alive.
+		return u.regPong(in.Now, in.Data, out)
 	}
 	return u.route(in.Now, u.txns.Handle(in, u.buf()), out)
 }

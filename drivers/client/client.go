@@ -19,6 +19,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -462,11 +463,19 @@ func (c *Client) Do(ctx context.Context, f func(u *ua.UA, now effects.Time, out 
 }
 
 // receive is the transport's handler: pings are answered, responses
-// reported, and messages handed to the runtime.
+// reported, and messages handed to the runtime; a STUN Binding response
+// (a Pong with Data, the answer to an outbound UDP flow's keep-alive) goes
+// to the UA as an effects.Pong input.
 func (c *Client) receive(p transport.Packet) {
 	switch {
 	case p.Ping:
 		c.tr.Send(p.From, []byte("\r\n"))
+		return
+	case p.Pong && p.Data != nil && c.running():
+		data, from := bytes.Clone(p.Data), p.From
+		c.shard.Do(func(now effects.Time, out []effects.Effect) []effects.Effect {
+			return c.ua.Handle(effects.Input{Kind: effects.Pong, Now: now, Data: data, From: from}, out)
+		})
 		return
 	case p.Pong || p.Data == nil || !c.running():
 		return

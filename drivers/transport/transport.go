@@ -46,9 +46,17 @@
 // frames from the server (RFC 6455 §5.1, §5.3); a CRLF message on it is a
 // pong.
 //
-// Not provided: STUN keep-alives on UDP
-// (RFC 5626 §4.4.2; a bare CRLFCRLF datagram is reported as a ping), SCTP,
-// and the destination address of datagrams on a wildcard UDP socket
+// STUN on UDP (RFC 5626 §4.4.2, §8): a datagram whose first byte is 0 to 3
+// (RFC 7983) is STUN, not SIP. A Binding request is answered at once from
+// the socket it came on, with its source in XOR-MAPPED-ADDRESS, and counted
+// as a keep-alive (Counters.KeepAlives); a Binding response is handed to
+// the Handler as a Pong with the message in Data (the answer to a UA
+// core's keep-alive: the owner feeds it back as an effects.Pong input);
+// any other STUN message is dropped (Stats.Drops). A bare CRLFCRLF
+// datagram is reported as a ping.
+//
+// Not provided: STUN on streams, SCTP, and
+// the destination address of datagrams on a wildcard UDP socket
 // (Packet.Local is then the socket's unspecified address).
 package transport
 
@@ -135,7 +143,8 @@ const (
 // Handler returns: a Handler that keeps it copies it (the core's Received
 // input copies it anyway).
 type Packet struct {
-	// Data holds one SIP message; nil for a keep-alive.
+	// Data holds one SIP message; nil for a keep-alive, except for the
+	// STUN Binding response of a Pong on UDP.
 	Data []byte
 	// From is the sender: its address, transport and, on a connection,
 	// the ConnID to answer on.
@@ -149,7 +158,10 @@ type Packet struct {
 	// pong through Send, to From.
 	Ping bool
 	// Pong is set for a CRLF pong on a connection this side opened, the
-	// answer to our ping (RFC 5626 §4.4.1).
+	// answer to our ping (RFC 5626 §4.4.1), and for a STUN Binding
+	// response on UDP, the answer to a STUN keep-alive (§4.4.2), whose
+	// bytes are in Data: the owner of a UA core feeds them to it as an
+	// effects.Pong input.
 	Pong bool
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/sansip/sansip/effects"
+	"github.com/sansip/sansip/stun"
 )
 
 // datagramIO is a UDP socket's batched input and output: golang.org/x/net's
@@ -55,6 +56,11 @@ type udpSocket struct {
 	batching bool
 	held     []Outgoing
 	arena    []byte
+
+	// stunMsg and stunBuf are the reader's, to read a STUN message and
+	// write the answer without allocating.
+	stunMsg stun.Message
+	stunBuf [64]byte
 }
 
 // Outgoing is one message for SendBatch.
@@ -186,6 +192,8 @@ func (s *udpSocket) handle(buf []byte, d datagram) {
 	data := buf[:d.n]
 	from := effects.Peer{Addr: d.from, Transport: effects.UDP}
 	switch {
+	case stun.IsSTUN(data):
+		s.stun(data, from)
 	case bytes.Equal(data, ping):
 		t.deliver(Packet{From: from, Local: s.local, Ping: true})
 	case len(bytes.Trim(data, "\r\n")) == 0:
@@ -194,6 +202,44 @@ func (s *udpSocket) handle(buf []byte, d datagram) {
 	default:
 		t.deliver(Packet{Data: data, From: from, Local: s.local})
 	}
+}
+
+// stun handles a STUN datagram on a SIP port (RFC 7983: its first byte is
+// 0 to 3). A Binding request is answered at once, from this socket, with
+// its source in XOR-MAPPED-ADDRESS (RFC 5626 §8; a request carrying
+// unknown comprehension-required attributes gets 420, package stun's
+// AppendResponse), and counted as a keep-alive; a Binding response (success
+// or error) goes to the Handler as a Pong with the message in Data, the
+// answer to the core's own keep-alive (§4.4.2). Anything else is dropped.
+func (s *udpSocket) stun(data []byte, from effects.Peer) {
+	t := s.t
+	m := &s.stunMsg
+	if err := stun.ParseInto(m, data); err != nil || m.Type.Method() != stun.MethodBinding {
+		t.stats.drops.Add(1)
+		return
+	}
+	switch m.Type.Class() {
+	case stun.ClassSuccess, stun.ClassError:
+		t.deliver(Packet{Data: data, From: from, Local: s.local, Pong: true})
+		return
+	case stun.ClassRequest:
+		resp, ok := stun.AppendResponse(s.stunBuf[:0], m, from.Addr)
+		if !ok {
+			break
+		}
+		t.stats.of(effects.UDP).keepAlives.Add(1)
+		if s.queue(from, resp) {
+			return // written with the rest of the batch
+		}
+		if err := s.io.writeTo(from.Addr, resp); err != nil {
+			t.stats.sendErrors.Add(1)
+			t.log.Debug("stun answer", "to", from.Addr, "err", err)
+			return
+		}
+		t.stats.sent(effects.UDP, len(resp))
+		return
+	}
+	t.stats.drops.Add(1)
 }
 
 // socketFor returns the UDP socket to send to addr from.

@@ -16,7 +16,7 @@ const module = "github.com/sansip/sansip"
 
 // core lists the protocol core's packages (DESIGN.md §2), relative to the
 // module root. Their subpackages are core too.
-var core = []string{"parser", "message", "header", "uri", "ident", "effects", "txn", "dialog", "ua", "proxycore", "sdp", "digest", "locate", "dispatch"}
+var core = []string{"parser", "message", "header", "uri", "ident", "effects", "txn", "dialog", "ua", "proxycore", "sdp", "digest", "locate", "dispatch", "stun"}
 
 // banned are the imports that do I/O or read ambient state.
 func banned(path string) bool {
