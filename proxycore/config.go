@@ -13,6 +13,7 @@ import (
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
 	"github.com/sansip/sansip/proxycore/flow"
+	"github.com/sansip/sansip/proxycore/gruu"
 	"github.com/sansip/sansip/txn"
 	"github.com/sansip/sansip/uri"
 )
@@ -59,6 +60,13 @@ type Config struct {
 	// domains the proxy serves to the bindings of their address of record
 	// (RFC 3261 §16.5); see Proxy.locate.
 	Location Locator
+	// GRUU, when set, are the keys of the temp-gruus of the domains the
+	// proxy serves (RFC 5627; the registrar's Config.GRUUKey): requests
+	// to a GRUU of those domains reach only the instance it names (see
+	// Proxy.Located). Nil takes them from Registrar when it has them
+	// (registrar.Registrar and registrar.Memory do, with a GRUUKey);
+	// without keys the gr parameter is not looked at.
+	GRUU *gruu.Keys
 	// Flows, when set, makes the proxy the edge of its clients' flows
 	// (RFC 5626 §5.3): a request whose Route of ours carries a flow token
 	// of these Tokens goes out on that flow (the client's connection),

@@ -62,6 +62,9 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("%w: Auth needs a Server with a Secret", ErrConfig)
 	}
 	cfg = cfg.withDefaults()
+	if g, ok := cfg.Registrar.(gruuSource); ok && cfg.GRUU == nil {
+		cfg.GRUU = g.GRUUs()
+	}
 	return &Proxy{
 		cfg:      cfg,
 		self:     newSelf(cfg),

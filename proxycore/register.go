@@ -6,6 +6,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/gruu"
 	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/txn"
 	"github.com/sansip/sansip/uri"
@@ -22,6 +23,12 @@ type Registrar interface {
 	Serves(u uri.URI) bool
 	// Handle takes a REGISTER with the proxy's handle for it.
 	Handle(now effects.Time, id uint64, req *message.Message, from effects.Peer, out []effects.Effect) ([]effects.Effect, error)
+}
+
+// gruuSource is a registrar that assigns GRUUs (registrar.Registrar,
+// registrar.Memory): the proxy routes them with its keys.
+type gruuSource interface {
+	GRUUs() *gruu.Keys
 }
 
 // expirer is a registrar with a timer of its own (registrar.Memory with
@@ -101,17 +108,45 @@ func (p *Proxy) RegistrarEffects(now effects.Time, effs []effects.Effect, out []
 // The address of record looked up is the Request-URI without its port
 // when that port is one of the proxy's own on one of its domains or
 // names (see self.aor), as the registrar stores it
-// (registrar.Config.Ports).
+// (registrar.Config.Ports); for a GRUU, the AOR it names (see AOR).
 func (p *Proxy) locate(now effects.Time, m *message.Message) Decision {
 	ruri := m.RequestURI()
-	return p.Located(ruri, p.cfg.Location(now, p.self.aor(ruri)))
+	return p.Located(ruri, p.cfg.Location(now, p.AOR(ruri)))
 }
 
 // AOR returns the address of record the location service is asked about
 // for a request to ruri: ruri without its port when the port is one of
 // the proxy's own on one of its domains or names (the registrar stores it
-// so, registrar.Config.Ports), ruri itself otherwise.
-func (p *Proxy) AOR(ruri uri.URI) uri.URI { return p.self.aor(ruri) }
+// so, registrar.Config.Ports), ruri itself otherwise. For a GRUU of the
+// proxy's domains (Config.GRUU set, RFC 5627 §6.1) it is the AOR the GRUU
+// names: a pub-gruu without its gr parameter, the AOR a temp-gruu's token
+// holds; a temp-gruu that does not open stays as it is, without gr, and
+// Located answers it 404.
+func (p *Proxy) AOR(ruri uri.URI) uri.URI {
+	if g, ours, err := p.gruu(ruri); ours {
+		if err != nil {
+			return p.self.aor(ruri.WithoutParam(gruu.Param))
+		}
+		return g.AOR
+	}
+	return p.self.aor(ruri)
+}
+
+// gruu reads ruri as a GRUU of the proxy's domains: ours is false when it
+// is not one (no gr parameter, no Config.GRUU, or a host that is not one
+// of the domains or the proxy's names), err set when it is one that names
+// nothing (a temp-gruu that does not open).
+func (p *Proxy) gruu(ruri uri.URI) (g gruu.GRUU, ours bool, err error) {
+	if p.cfg.GRUU == nil || !gruu.Is(ruri) {
+		return gruu.GRUU{}, false, nil
+	}
+	if len(p.self.domains) > 0 && !p.self.domain(ruri.Host) && !p.self.isHost(ruri.Host) {
+		return gruu.GRUU{}, false, nil
+	}
+	// The registrar made it from the AOR as stored: without our port.
+	g, err = p.cfg.GRUU.Parse(p.self.aor(ruri))
+	return g, true, err
+}
 
 // Located returns the routing decision for a request to ruri, one of the
 // proxy's domains, given the bindings the location service found for its
@@ -120,8 +155,22 @@ func (p *Proxy) AOR(ruri uri.URI) uri.URI { return p.self.aor(ruri) }
 // over the client's own flow (RFC 5626 §5.3). With no binding: 404 when
 // the Request-URI names this proxy or one of its domains (on no port or
 // ours), else the Request-URI. An application that looks bindings up
-// itself (a store answering later) answers ProxyRequest with it.
+// itself (a store answering later) answers ProxyRequest with it, looking
+// up AOR(ruri).
+//
+// A Request-URI that is a GRUU of the proxy's domains (RFC 5627 §6.1,
+// with Config.GRUU) goes only to the bindings of the instance it names,
+// and for a temp-gruu only to those registered with the Call-ID it was
+// issued for. A GRUU that names nothing (a temp-gruu forged, altered or
+// of another key) is answered 404, as is a temp-gruu whose instance has
+// registered since with another Call-ID (which ends the temp-gruus of the
+// registration before); a GRUU whose instance has no binding 480
+// (Temporarily Unavailable). With several bindings of the instance (its
+// outbound flows), all are targets, as for its AOR.
 func (p *Proxy) Located(ruri uri.URI, bindings []location.Binding) Decision {
+	if g, ours, err := p.gruu(ruri); ours {
+		return p.toGRUU(&g, err, bindings)
+	}
 	if len(bindings) == 0 {
 		// An address of record of ours that nobody registered: 404. A
 		// Request-URI that names another port of one of our hosts names
@@ -136,6 +185,30 @@ func (p *Proxy) Located(ruri uri.URI, bindings []location.Binding) Decision {
 		targets = append(targets, p.Target(&bindings[i]))
 	}
 	return ProxyTo(targets...)
+}
+
+// toGRUU is Located for a GRUU g of ours, err set when it names nothing.
+func (p *Proxy) toGRUU(g *gruu.GRUU, err error, bindings []location.Binding) Decision {
+	if err != nil {
+		return Decision{Code: 404, Reason: "Not Found (unknown GRUU)"}
+	}
+	var targets []Target
+	replaced := false
+	for i := range bindings {
+		b := &bindings[i]
+		if g.Matches(b) {
+			targets = append(targets, p.Target(b))
+		} else if g.SameInstance(b) {
+			replaced = true
+		}
+	}
+	switch {
+	case len(targets) > 0:
+		return ProxyTo(targets...)
+	case replaced:
+		return Decision{Code: 404, Reason: "Not Found (temp-gruu no longer valid)"}
+	}
+	return Decision{Code: 480, Reason: "Temporarily Unavailable (GRUU instance not registered)"}
 }
 
 // Target is the target a location binding gives this proxy: BindingTarget,

@@ -74,6 +74,17 @@ import (
 // since the last success (0 for the first), BaseTime is 30 s and MaxTime
 // 1800 s by default. CRLF pong timeouts are left to the driver, which
 // reports a dead connection as ConnClosed.
+//
+// GRUU (RFC 5627): with RegisterOptions.GRUU the REGISTER says Supported:
+// gruu and its Contact carries the instance id (Outbound's, else
+// RegisterOptions.Instance) as +sip.instance (§4.1). The pub-gruu and
+// temp-gruu of our Contact in each 2xx are kept (RegistrationInfo); from
+// the latest registration that got one, and while it stays registered,
+// the UA uses the pub-gruu (the temp-gruu with Config.TempGRUU, or when
+// only that came) as the Contact of the dialogs it forms (INVITE,
+// SUBSCRIBE and the 2xx to them) and of its other requests (§4.3).
+// Simplification: one GRUU serves every dialog, whatever the From, rather
+// than the GRUU of the AOR each request is from.
 
 // Errors of registrations, matchable with errors.Is.
 var (
@@ -107,6 +118,15 @@ type RegisterOptions struct {
 	Retry bool
 	// Outbound, when set, registers per RFC 5626.
 	Outbound *OutboundOptions
+	// GRUU asks the registrar for GRUUs (RFC 5627 §4.1): Supported: gruu,
+	// and the instance id in the Contact. It needs an instance id:
+	// Outbound's, or Instance.
+	GRUU bool
+	// Instance is the instance id (+sip.instance, RFC 5626 §4.1) of a
+	// registration without Outbound, a URN such as
+	// "urn:uuid:00000000-0000-1000-8000-000A95A0E128"; Outbound.Instance
+	// takes its place with Outbound.
+	Instance string
 }
 
 // OutboundOptions are the RFC 5626 parts of a registration.
@@ -149,6 +169,10 @@ type RegistrationInfo struct {
 	Failures int
 	// Refreshing: a REGISTER binding our Contact is in progress.
 	Refreshing bool
+	// PubGRUU and TempGRUU are the GRUUs the last 2xx gave our Contact
+	// (RFC 5627 §4.2, RegisterOptions.GRUU), sip or sips URIs; the zero
+	// URI when it gave none.
+	PubGRUU, TempGRUU uri.URI
 }
 
 // regOp is what a REGISTER does.
@@ -201,6 +225,8 @@ type registration struct {
 	stunSent int
 	tStun    effects.TimerID
 	mapped   netip.AddrPort
+	// pubGRUU and tempGRUU are the GRUUs of our Contact in the last 2xx.
+	pubGRUU, tempGRUU uri.URI
 	// realms are the realms whose credentials the last REGISTER carried,
 	// in its order: later REGISTERs carry them again (RFC 3665 §2.2). A
 	// slice, not a map: each drawing a cnonce from the generator, they
@@ -311,8 +337,46 @@ func (u *UA) Registration(id uint64) (RegistrationInfo, bool) {
 	return RegistrationInfo{
 		Registered: r.registered, Granted: r.granted, Asked: r.asked, RefreshAt: r.nextAt,
 		CallID: r.callID, CSeq: r.cseq, FlowUp: r.flowUp, Flow: r.flow, Mapped: r.mapped, Failures: r.fails,
-		Refreshing: r.busy && r.op == opRegister,
+		Refreshing: r.busy && r.op == opRegister, PubGRUU: r.pubGRUU, TempGRUU: r.tempGRUU,
 	}, true
+}
+
+// GRUU returns the GRUU the UA uses as the Contact of its dialogs (see the
+// package notes on registration), and false when it has none: no
+// registration asking for GRUUs got one, or it is no longer registered.
+func (u *UA) GRUU() (uri.URI, bool) {
+	if u.gruuReg == 0 {
+		return uri.URI{}, false
+	}
+	r := u.regs[u.gruuReg]
+	if r == nil || !r.registered {
+		return uri.URI{}, false
+	}
+	first, second := r.pubGRUU, r.tempGRUU
+	if u.cfg.TempGRUU {
+		first, second = second, first
+	}
+	if first.Scheme != 0 {
+		return first, true
+	}
+	return second, second.Scheme != 0
+}
+
+// localContact is the Contact of the dialogs the UA forms: its GRUU, else
+// Config.Contact.
+func (u *UA) localContact() uri.URI {
+	if g, ok := u.GRUU(); ok {
+		return g
+	}
+	return u.cfg.Contact
+}
+
+// instance is the instance id the registration's Contact carries.
+func (r *registration) instance() string {
+	if r.o.Outbound != nil {
+		return r.o.Outbound.Instance
+	}
+	return r.o.Instance
 }
 
 func (u *UA) newRegistration(o RegisterOptions) (*registration, error) {
@@ -343,6 +407,9 @@ func (u *UA) newRegistration(o RegisterOptions) (*registration, error) {
 			c.MaxTime = 1800 * time.Second
 		}
 		o.Outbound = &c
+	}
+	if o.GRUU && o.Instance == "" && o.Outbound == nil {
+		return nil, fmt.Errorf("%w: GRUU needs an instance id", ErrConfig)
 	}
 	if u.regs == nil {
 		u.regs = map[uint64]*registration{}
@@ -410,6 +477,9 @@ func (u *UA) buildRegister(r *registration, op regOp) (*message.Message, error) 
 		ro.Supported = []string{"outbound", "path"}
 		ro.Routes = obRoutes(r.o.Routes)
 	}
+	if r.o.GRUU {
+		ro.Supported = append(ro.Supported, "gruu")
+	}
 	expires := -1
 	switch op {
 	case opRegister:
@@ -453,6 +523,8 @@ func (u *UA) regContact(r *registration, expires int) *header.Contact {
 	if ob := r.o.Outbound; ob != nil {
 		c.Params = c.Params.With("+sip.instance", header.Quote("<"+ob.Instance+">"))
 		c.Params = c.Params.With("reg-id", fmt.Sprint(ob.RegID))
+	} else if r.o.Instance != "" {
+		c.Params = c.Params.With("+sip.instance", header.Quote("<"+r.o.Instance+">"))
 	}
 	return c
 }
@@ -592,6 +664,9 @@ func (u *UA) regSuccess(now effects.Time, r *registration, m *message.Message, o
 	}
 	r.registered, r.fails = true, 0
 	r.granted = grantedExpires(m, r)
+	if r.o.GRUU {
+		u.noteGRUUs(r, m)
+	}
 	out = deliver(out, effects.Event{Kind: effects.Registered, ID: r.id, Msg: m, Code: m.StatusCode()})
 	if r.queued != 0 {
 		return u.sendQueued(now, r, out)
@@ -645,8 +720,47 @@ func (r *registration) ours(c header.Contact) bool {
 		if strings.EqualFold(c.Instance(), ob.Instance) && ok && id == ob.RegID {
 			return true
 		}
+	} else if r.o.Instance != "" && strings.EqualFold(c.Instance(), r.o.Instance) {
+		return true
 	}
 	return uri.Equal(c.URI, r.o.Contact)
+}
+
+// noteGRUUs keeps the pub-gruu and temp-gruu a 2xx gave our Contact (RFC
+// 5627 §4.2); a 2xx without them (a registrar that assigns none) leaves
+// the registration without. The UA uses the GRUUs of the latest
+// registration that got one.
+func (u *UA) noteGRUUs(r *registration, m *message.Message) {
+	r.pubGRUU, r.tempGRUU = uri.URI{}, uri.URI{}
+	contacts, _ := message.All[header.Contact](m)
+	for _, c := range contacts {
+		if !r.ours(c) {
+			continue
+		}
+		r.pubGRUU = gruuParam(c, "pub-gruu")
+		r.tempGRUU = gruuParam(c, "temp-gruu")
+		break
+	}
+	switch {
+	case r.pubGRUU.Scheme != 0 || r.tempGRUU.Scheme != 0:
+		u.gruuReg = r.id
+	case u.gruuReg == r.id:
+		u.gruuReg = 0
+	}
+}
+
+// gruuParam reads a GRUU parameter of a Contact: a quoted sip or sips URI
+// (RFC 5627 §7); anything else is no GRUU.
+func gruuParam(c header.Contact, name string) uri.URI {
+	v, ok := c.Params.Unquoted(name)
+	if !ok {
+		return uri.URI{}
+	}
+	g, err := uri.Parse(v)
+	if err != nil || !g.IsSIP() {
+		return uri.URI{}
+	}
+	return g
 }
 
 // regFailure handles a failed REGISTER: a fetch reports it; an unregister
@@ -795,6 +909,9 @@ func (u *UA) endRegistration(r *registration, out []effects.Effect) []effects.Ef
 	out = u.stopTimers(r, out)
 	r.registered = false
 	delete(u.regs, r.id)
+	if u.gruuReg == r.id {
+		u.gruuReg = 0
+	}
 	return out
 }
 

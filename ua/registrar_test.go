@@ -29,6 +29,13 @@ type testRegistrar struct {
 	flowTimer  uint32
 	script     func(req *message.Message) (code int, fill func(*message.Message))
 	requests   []*message.Message
+	// gruu makes the registrar assign GRUUs (RFC 5627 §5.2) to contacts
+	// with an instance id when the REGISTER says Supported: gruu. Their
+	// host is gruuHost, so that the test network, which routes by
+	// address, takes requests to them straight to the UA, as the
+	// domain's proxy would.
+	gruu     bool
+	gruuHost string
 }
 
 type testBinding struct {
@@ -182,6 +189,10 @@ func (r *testRegistrar) ok(now effects.Time, req *message.Message, key string) *
 		}
 		c := b.c
 		c.Params = c.Params.With("expires", fmt.Sprint(int(b.at.Sub(now)/time.Second)))
+		if inst := c.Instance(); r.gruu && inst != "" && message.HasToken(req, "Supported", "gruu") {
+			c.Params = c.Params.With("pub-gruu", header.Quote("sip:"+req.To().URI.User+"@"+r.gruuHost+";gr="+inst))
+			c.Params = c.Params.With("temp-gruu", header.Quote("sip:tgruu.7hs@"+r.gruuHost+";gr"))
+		}
 		vals = append(vals, c)
 	}
 	if len(vals) > 0 {

@@ -84,7 +84,7 @@ func (u *UA) Request(now effects.Time, method string, target uri.URI, o RequestO
 		return 0, out, fmt.Errorf("%w: a body needs its ContentType", ErrState)
 	}
 	if o.Contact {
-		ro.Contact = &header.Contact{URI: u.cfg.Contact}
+		ro.Contact = &header.Contact{URI: u.localContact()}
 	}
 	if method == "OPTIONS" {
 		ro.Supported, ro.Allow = u.cfg.Supported, u.cfg.Allow

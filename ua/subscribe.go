@@ -234,7 +234,7 @@ func (u *UA) Subscribe(now effects.Time, target uri.URI, o SubscribeOptions, out
 	}
 	req, err := message.NewRequest("SUBSCRIBE", target, message.RequestOptions{
 		From: header.From{URI: u.cfg.AOR}, To: header.To{URI: target}, Via: u.via(o.Dest),
-		Contact: &header.Contact{URI: u.cfg.Contact}, Routes: o.Routes,
+		Contact: &header.Contact{URI: u.localContact()}, Routes: o.Routes,
 		ContentType: o.ContentType, Body: o.Body, Gen: u.cfg.Gen,
 	})
 	if err != nil {
@@ -453,7 +453,7 @@ func (u *UA) subscribeAnswered(now effects.Time, sub *subscription, req, m *mess
 		return out
 	}
 	if target.d == nil {
-		d, err := dialog.NewUAC(req, m, u.cfg.Contact, target.peer.Transport.Secure())
+		d, err := dialog.NewUAC(req, m, u.localContact(), target.peer.Transport.Secure())
 		if err != nil {
 			// No Contact: the first NOTIFY makes the dialog, or Timer N
 			// ends the wait.
@@ -768,7 +768,7 @@ func (u *UA) notifyDialog(m *message.Message, id dialog.ID, from effects.Peer) *
 	if err != nil || !e.Matches(org.first.event) {
 		return nil
 	}
-	d, err := dialog.NewUAS(m, m.ToTag(), u.cfg.Contact, from.Transport.Secure())
+	d, err := dialog.NewUAS(m, m.ToTag(), u.localContact(), from.Transport.Secure())
 	if err != nil {
 		return nil
 	}
@@ -919,7 +919,7 @@ func (u *UA) subscribeIncoming(now effects.Time, ev effects.Event, d *dialog.Dia
 	}
 	if d == nil {
 		tag = u.cfg.Gen.Tag()
-		nd, err := dialog.NewUAS(m, tag, u.cfg.Contact, ev.From.Transport.Secure())
+		nd, err := dialog.NewUAS(m, tag, u.localContact(), ev.From.Transport.Secure())
 		if err != nil {
 			return u.reply(now, ev.ID, m, 400, tag, nil, out)
 		}

@@ -61,7 +61,14 @@ type Config struct {
 	// AOR is the address of record calls come from, by default.
 	AOR uri.URI
 	// Contact is this UA's target: where in-dialog requests reach it.
+	// Once a registration asking for GRUUs (RegisterOptions.GRUU) has
+	// one, dialogs use the GRUU instead (see UA.GRUU); registrations
+	// still bind Contact.
 	Contact uri.URI
+	// TempGRUU makes the UA use its temp-gruu rather than its pub-gruu as
+	// the Contact of its dialogs (RFC 5627 §3.1.2: a temp-gruu does not
+	// reveal the address of record), when the registrar gave both.
+	TempGRUU bool
 	// Host and Port are the sent-by of the Vias this UA adds.
 	Host string
 	Port uint16
@@ -192,6 +199,8 @@ type UA struct {
 	// response being handled came from.
 	regs     map[uint64]*registration
 	respFrom effects.Peer
+	// gruuReg is the registration whose GRUU dialogs use, 0 for none.
+	gruuReg uint64
 }
 
 // uaTimerBit marks the UA's own timer ids and send tags, apart from the
@@ -244,11 +253,15 @@ func (u *UA) Dialogs() int { return len(u.byDialog) + len(u.subDlgs) }
 // SetContact changes this UA's target, as when its address changed (RFC
 // 3665 §3.7): new dialogs use it, and the next re-INVITE or UPDATE of each
 // established call tells the peer (the dialogs' local target changes now).
+// While the UA has a GRUU (UA.GRUU), its dialogs keep it as their target:
+// the GRUU reaches the UA wherever it is, once the registration that
+// gave it binds the new Contact.
 func (u *UA) SetContact(c uri.URI) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	u.cfg.Contact = c
+	c = u.localContact()
 	for _, s := range u.byDialog {
 		s.d.LocalTarget = c
 	}

@@ -69,7 +69,7 @@ func (u *UA) Call(now effects.Time, target uri.URI, o CallOptions, out []effects
 		From:        from,
 		To:          to,
 		Via:         u.via(o.Dest),
-		Contact:     &header.Contact{URI: u.cfg.Contact},
+		Contact:     &header.Contact{URI: u.localContact()},
 		Routes:      o.Routes,
 		Supported:   u.cfg.Supported,
 		Require:     require,
@@ -232,7 +232,7 @@ func (u *UA) uacSession(c *call, m *message.Message) *session {
 	}
 	code := m.StatusCode()
 	if s == nil {
-		d, err := dialog.NewUAC(c.invite, m, u.cfg.Contact, c.peer.Transport.Secure())
+		d, err := dialog.NewUAC(c.invite, m, u.localContact(), c.peer.Transport.Secure())
 		if err != nil {
 			return nil
 		}

@@ -172,7 +172,7 @@ func (u *UA) incoming(now effects.Time, ev effects.Event, out []effects.Effect) 
 	c.merge = mergeKey{fromTag: m.FromTag(), callID: m.CallID(), seq: m.CSeq().Seq, method: "INVITE"}
 	u.merged[c.merge] = c.id
 	u.byTxn[ev.ID] = txnRole{call: c, kind: roleInvite}
-	d, err := dialog.NewUAS(m, c.localTag, u.cfg.Contact, ev.From.Transport.Secure())
+	d, err := dialog.NewUAS(m, c.localTag, u.localContact(), ev.From.Transport.Secure())
 	if err != nil {
 		// No usable Contact: no dialog can come of it.
 		delete(u.calls, c.id)

@@ -6,6 +6,7 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/gruu"
 	"github.com/sansip/sansip/proxycore/location"
 )
 
@@ -27,6 +28,7 @@ func (r *Registrar) contacts(now effects.Time, p *pending) (int, string) {
 		return 400, "Bad Request (malformed Path)"
 	}
 	p.update = location.Update{CallID: req.CallID(), CSeq: req.CSeq().Seq}
+	p.gruu = r.GRUUs() != nil && message.HasToken(req, "Supported", "gruu")
 	if star(contacts) {
 		if len(contacts) != 1 || !hasExp || exp != 0 {
 			return 400, "Bad Request (Contact: * needs Expires: 0 and no other Contact)"
@@ -34,7 +36,11 @@ func (r *Registrar) contacts(now effects.Time, p *pending) (int, string) {
 		p.update.RemoveAll = true
 		return 0, ""
 	}
+	gruus := r.GRUUs()
 	for _, c := range contacts {
+		if gruus != nil && gruu.Is(c.URI) && r.Serves(c.URI) {
+			return 403, "Forbidden (Contact is a GRUU)"
+		}
 		if e := r.expires(c, uint32(exp), hasExp); e != 0 && e < r.cfg.MinExpires {
 			return 423, ""
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/sansip/sansip/digest"
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/gruu"
 	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/uri"
 )
@@ -39,6 +40,10 @@ type Memory struct {
 	armed bool
 	at    effects.Time
 }
+
+// GRUUs returns the keys of the GRUUs the registrar assigns
+// (Registrar.GRUUs), for a proxy that embeds it.
+func (m *Memory) GRUUs() *gruu.Keys { return m.Registrar.GRUUs() }
 
 // NewMemory returns a Memory with a new Registrar for cfg, the bindings in
 // store, and users' passwords by user name.

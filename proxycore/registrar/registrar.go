@@ -62,6 +62,19 @@
 //     With authentication it carries Authentication-Info (RFC 7616 §3.5).
 //     No Date header field is added: the core reads no wall clock.
 //
+// GRUU (RFC 5627): with Config.GRUUKey set, a REGISTER that says
+// Supported: gruu gets, on every Contact of the 200 that has a
+// +sip.instance, a pub-gruu and a temp-gruu parameter (§5.2), made by
+// package gruu: the pub-gruu is the AOR with gr set to the instance id,
+// the temp-gruu the AOR's host with gr set to a sealed token that names
+// the AOR, the instance and the binding's Call-ID; the 200 then says
+// Supported: gruu. Nothing is stored for them: the binding's AOR,
+// Instance and CallID are all it takes, so the pub-gruu never changes and
+// the temp-gruu stays the same while the Call-ID does (package gruu notes
+// how that simplifies §5.1). A proxy of the domain routes them with the
+// same key (GRUUs). A Contact that is itself a GRUU of a served domain is
+// refused with 403: it would route back to itself.
+//
 // A Registrar is not safe for concurrent use.
 package registrar
 
@@ -77,6 +90,7 @@ import (
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/ident"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/gruu"
 	"github.com/sansip/sansip/proxycore/location"
 	"github.com/sansip/sansip/uri"
 )
@@ -123,9 +137,15 @@ type Config struct {
 	// intervals (step 6); whole seconds.
 	DefaultExpires, MinExpires, MaxExpires time.Duration
 	// Supported are the option tags understood (step 2); nil means "path"
-	// and "outbound". Without "outbound" reg-ids are ignored (RFC 5626 §6);
-	// without "path" a Path is stored but not echoed.
+	// and "outbound", and "gruu" with GRUUKey set. Without "outbound"
+	// reg-ids are ignored (RFC 5626 §6); without "path" a Path is stored
+	// but not echoed; without "gruu" no GRUU is assigned.
 	Supported []string
+	// GRUUKey, when set (at least gruu.MinKey bytes, secret, the same on
+	// every registrar and proxy of the domain and across restarts), makes
+	// the registrar assign GRUUs (RFC 5627 §5.2; see the package notes)
+	// and keys their temp-gruus. Nil assigns none.
+	GRUUKey []byte
 	// IgnoreProxyRequire checks only Require: for a registrar behind a
 	// proxy that checked Proxy-Require itself (RFC 3261 §16.3 step 5).
 	IgnoreProxyRequire bool
@@ -159,6 +179,7 @@ type Config struct {
 // Registrar is the REGISTER processing core.
 type Registrar struct {
 	cfg     Config
+	gruus   *gruu.Keys // nil without GRUUKey
 	pending map[uint64]*pending
 }
 
@@ -188,6 +209,7 @@ type pending struct {
 	paths           []header.Path // the REGISTER's, echoed
 	stored          []header.Path // the bindings': FlowPath's, then paths
 	outbound        bool          // answer with Require: outbound
+	gruu            bool          // answer with GRUUs (RFC 5627 §5.2)
 	result          []location.Binding
 }
 
@@ -224,8 +246,19 @@ func New(cfg Config) (*Registrar, error) {
 	if cfg.MinExpires > cfg.MaxExpires {
 		return nil, fmt.Errorf("%w: MinExpires %v above MaxExpires %v", ErrConfig, cfg.MinExpires, cfg.MaxExpires)
 	}
+	var gruus *gruu.Keys
+	if cfg.GRUUKey != nil {
+		k, err := gruu.New(cfg.GRUUKey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: GRUUKey: %w", ErrConfig, err)
+		}
+		gruus = k
+	}
 	if cfg.Supported == nil {
 		cfg.Supported = []string{"path", "outbound"}
+		if gruus != nil {
+			cfg.Supported = append(cfg.Supported, "gruu")
+		}
 	}
 	if cfg.MaxBindings <= 0 {
 		cfg.MaxBindings = location.DefaultMaxBindings
@@ -236,7 +269,18 @@ func New(cfg Config) (*Registrar, error) {
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = DefaultRetryAfter
 	}
-	return &Registrar{cfg: cfg, pending: map[uint64]*pending{}}, nil
+	return &Registrar{cfg: cfg, gruus: gruus, pending: map[uint64]*pending{}}, nil
+}
+
+// GRUUs returns the keys of the temp-gruus the registrar assigns (RFC
+// 5627 §5.4), nil when it assigns no GRUU (no GRUUKey, or "gruu" not in
+// Supported). A proxy that embeds the registrar (proxycore.Config
+// Registrar) routes the GRUUs with them.
+func (r *Registrar) GRUUs() *gruu.Keys {
+	if r.gruus == nil || !r.supports("gruu") {
+		return nil
+	}
+	return r.gruus
 }
 
 func orDefault(d, def time.Duration) time.Duration {

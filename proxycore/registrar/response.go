@@ -6,6 +6,8 @@ import (
 	"github.com/sansip/sansip/effects"
 	"github.com/sansip/sansip/header"
 	"github.com/sansip/sansip/message"
+	"github.com/sansip/sansip/proxycore/gruu"
+	"github.com/sansip/sansip/proxycore/location"
 )
 
 // response builds a response to p's REGISTER with a fresh To tag, or nil
@@ -50,6 +52,26 @@ func (r *Registrar) unavailable(p *pending, reason string) *message.Message {
 	return resp
 }
 
+// withGRUUs returns c, the Contact listed for the binding b, with the
+// binding's pub-gruu and temp-gruu as quoted parameters (RFC 5627 §5.2)
+// when it has an instance id; as it is when it has none, or its AOR
+// cannot have GRUUs (no user part).
+func (r *Registrar) withGRUUs(b *location.Binding, c header.Contact) header.Contact {
+	if b.Instance == "" {
+		return c
+	}
+	pub, err := gruu.Public(b.AOR, b.Instance)
+	if err != nil {
+		return c
+	}
+	temp, err := r.gruus.Temporary(b.AOR, b.Instance, b.CallID)
+	if err != nil {
+		return c
+	}
+	c.Params = c.Params.With("pub-gruu", header.Quote(pub.String())).With("temp-gruu", header.Quote(temp.String()))
+	return c
+}
+
 // ok builds the 200 of step 8: every binding with its remaining expires,
 // the Path echoed, the outbound option and Authentication-Info.
 func (r *Registrar) ok(now effects.Time, p *pending) *message.Message {
@@ -65,8 +87,14 @@ func (r *Registrar) ok(now effects.Time, p *pending) *message.Message {
 		cs := make([]header.Contact, len(p.result))
 		for i := range p.result {
 			cs[i] = p.result[i].ContactAt(now)
+			if p.gruu {
+				cs[i] = r.withGRUUs(&p.result[i], cs[i])
+			}
 		}
 		err = errors.Join(err, message.Set(resp, cs...))
+	}
+	if p.gruu {
+		err = errors.Join(err, message.Set(resp, header.Supported("gruu")))
 	}
 	if len(p.paths) > 0 && r.supports("path") && message.HasToken(p.req, "Supported", "path") {
 		err = errors.Join(err, message.Set(resp, p.paths...))
