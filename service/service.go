@@ -208,7 +208,6 @@ type Service struct {
 	workers  sync.WaitGroup
 	next     atomic.Uint32 // round robin of Dial and Request over shards
 	store    Store
-	clock    wallClock // the store's clock
 	creds    Credentials
 	route    func(*Request) // Config.Route with the middleware's hooks
 	// counters
@@ -339,7 +338,6 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.rt = rt
-	s.clock = wallClock{epoch: time.Now().UnixNano() - int64(rt.Now())}
 	s.work = make(chan func(), 4*cfg.Workers)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	for range cfg.Workers {
@@ -368,7 +366,7 @@ func (s *Service) Run(ctx context.Context) error {
 			running = false
 		case <-expiry.C:
 			if x, ok := s.store.(Expirer); ok {
-				x.Expire(s.clock.wall(rt.Now()))
+				x.Expire(rt.Now())
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"slices"
 	"sync"
 
 	"github.com/sansip/sansip/digest"
@@ -23,8 +22,8 @@ import (
 // a Store is given or returns, count nanoseconds since the Unix epoch
 // (time.Time.UnixNano as an effects.Time), so that a store that outlives
 // the process (a file, Redis) or is shared by several nodes keeps times
-// that mean the same after a restart and on every node. The service
-// converts from and to its runtime's clock. Apply merges the
+// that mean the same after a restart and on every node: the runtime's
+// clock (loop.Runtime.Now) is that wall clock. Apply merges the
 // update with location.Merge's rules (RFC 3261 §10.3 step 7) atomically
 // per address of record, and returns the bindings after it, or
 // location.ErrOutOfOrder, ErrTooManyBindings, ErrFull or any other error
@@ -52,48 +51,15 @@ type Counter interface {
 	Counts() (aors, bindings int)
 }
 
-// wallClock converts between the runtime's clock, which the cores read,
-// and the wall clock a Store keeps: wall = runtime + epoch.
-type wallClock struct{ epoch int64 }
-
-// wall returns runtime time t on the wall clock.
-func (c wallClock) wall(t effects.Time) effects.Time { return t + effects.Time(c.epoch) }
-
-// toWall converts the times of bindings the cores made (an update's
-// contacts), in a copy.
-func (c wallClock) toWall(bs []location.Binding) []location.Binding {
-	out := slices.Clone(bs)
-	for i := range out {
-		out[i].Expires += effects.Time(c.epoch)
-		out[i].Updated += effects.Time(c.epoch)
-	}
-	return out
-}
-
-// fromWall converts, in place, the times of bindings a Store returned
-// (its own slice) to the runtime's clock.
-func (c wallClock) fromWall(bs []location.Binding) []location.Binding {
-	for i := range bs {
-		bs[i].Expires -= effects.Time(c.epoch)
-		bs[i].Updated -= effects.Time(c.epoch)
-	}
-	return bs
-}
-
-// lookup asks the store for the bindings of aor at the runtime's now.
+// lookup asks the store for the bindings of aor now (the runtime's clock
+// is the wall clock a Store keeps: loop.Runtime.Now).
 func (s *Service) lookup(ctx context.Context, aor uri.URI) ([]location.Binding, error) {
-	c := s.clock
-	bs, err := s.store.Lookup(ctx, c.wall(s.rt.Now()), aor)
-	return c.fromWall(bs), err
+	return s.store.Lookup(ctx, s.rt.Now(), aor)
 }
 
-// apply gives the store an update the registrar made at the runtime's
-// now.
+// apply gives the store an update the registrar made now.
 func (s *Service) apply(ctx context.Context, aor uri.URI, u location.Update) ([]location.Binding, error) {
-	c := s.clock
-	u.Contacts = c.toWall(u.Contacts)
-	bs, err := s.store.Apply(ctx, c.wall(s.rt.Now()), aor, u)
-	return c.fromWall(bs), err
+	return s.store.Apply(ctx, s.rt.Now(), aor, u)
 }
 
 // immediate reports whether x answers at once.
